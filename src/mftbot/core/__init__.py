@@ -1,0 +1,1 @@
+"""Cross-cutting basics: configuration, logging, clock, errors, paths."""

@@ -1,0 +1,107 @@
+"""Structured logging: structlog, JSON lines or console, trace ids, secret redaction.
+
+A trace id bound with :func:`trace` follows one operation across ``await`` points and into
+tasks created inside it (contextvars). Any event key that names a secret (api key, secret,
+password, token, signature, passphrase) is replaced by ``'***'``; secret values registered
+with :func:`register_secret` are masked wherever they appear in a string.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import uuid
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+REDACTED = "***"
+_SECRET_KEY = re.compile(
+    r"(api[_-]?key|secret|passw(or)?d|token|signature|passphrase|authorization|private[_-]?key)",
+    re.IGNORECASE,
+)
+_registered_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Mask ``value`` wherever it appears in a logged string (ignores very short values)."""
+    if len(value) >= 4:
+        _registered_secrets.add(value)
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        for secret in _registered_secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, MutableMapping):
+        return {k: (REDACTED if _is_secret_key(k) else _redact_value(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_value(v) for v in value)
+    return value
+
+
+def _is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and bool(_SECRET_KEY.search(key))
+
+
+def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: mask secret-named keys and registered secret values."""
+    for key in list(event_dict):
+        if _is_secret_key(key):
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = _redact_value(event_dict[key])
+    return event_dict
+
+
+def configure_logging(
+    level: str = "INFO", fmt: str = "console", stream: TextIO | None = None
+) -> None:
+    """Configure structlog for the process (idempotent)."""
+    renderer: structlog.typing.Processor
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer(sort_keys=False)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str | None = None, **bound: Any) -> Any:
+    """A structlog logger, optionally with bound context."""
+    logger = structlog.get_logger(name)
+    return logger.bind(**bound) if bound else logger
+
+
+def new_trace_id() -> str:
+    """A fresh 16-hex-digit trace id."""
+    return uuid.uuid4().hex[:16]
+
+
+@contextmanager
+def trace(trace_id: str | None = None, **context: Any) -> Iterator[str]:
+    """Bind a trace id (and extra context) for the duration of one operation."""
+    tid = trace_id or new_trace_id()
+    tokens = structlog.contextvars.bind_contextvars(trace_id=tid, **context)
+    try:
+        yield tid
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)

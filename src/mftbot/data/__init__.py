@@ -1,0 +1,1 @@
+"""Market data: readers, catalog, resampling, replay."""

@@ -1,0 +1,1 @@
+"""Value types and state: events, order book, orders, positions."""
