@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mftbot.cli import book_cmd, config_cmd, data_cmd, db_cmd, replay_cmd
+from mftbot.cli import book_cmd, check_cmd, config_cmd, data_cmd, db_cmd, replay_cmd
 
 app = typer.Typer(
     name="mftbot",
@@ -17,6 +17,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(book_cmd.app, name="book")
+app.add_typer(check_cmd.app, name="check")
 app.registered_commands.extend(replay_cmd.app.registered_commands)
 
 
