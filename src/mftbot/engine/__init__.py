@@ -1,0 +1,1 @@
+"""The event loop shared by every mode, and portfolio accounting."""
