@@ -24,10 +24,12 @@ class BadInputLog:
     """Counts rejected messages by reason and keeps the first ``keep`` for inspection.
 
     Readers and books share one instance per replay so a summary can report everything that
-    was skipped, with file and line.
+    was skipped, with file and line. ``log=False`` counts without logging each message (for
+    commands that print their own summary).
     """
 
     keep: int = 1000
+    log: bool = True
     counts: Counter[str] = field(default_factory=Counter)
     samples: list[BadMessage] = field(default_factory=list)
 
@@ -37,7 +39,8 @@ class BadInputLog:
         self.counts[kind] += 1
         if len(self.samples) < self.keep:
             self.samples.append(BadMessage(source, line, reason))
-        _log.warning("bad_input", source=source, line=line, reason=reason)
+        if self.log:
+            _log.warning("bad_input", source=source, line=line, reason=reason)
 
     @property
     def total(self) -> int:
