@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
 
 from mftbot.cli import book_cmd, check_cmd, config_cmd, data_cmd, db_cmd, replay_cmd
+from mftbot.core.logging import configure_logging
 
 app = typer.Typer(
     name="mftbot",
@@ -13,6 +17,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root(
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
+    ] = "WARNING",
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="console or json (one event a line).")
+    ] = "console",
+) -> None:
+    """mftbot: a medium-frequency crypto trading system."""
+    if log_format not in ("console", "json"):
+        raise typer.BadParameter("must be console or json", param_hint="--log-format")
+    if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise typer.BadParameter("unknown level", param_hint="--log-level")
+    configure_logging(log_level, log_format, stream=sys.stderr)
+
+
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(data_cmd.app, name="data")
