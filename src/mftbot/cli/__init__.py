@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mftbot.cli import book_cmd, check_cmd, config_cmd, data_cmd, db_cmd, replay_cmd
+from mftbot.cli import backtest_cmd, book_cmd, check_cmd, config_cmd, data_cmd, db_cmd, replay_cmd
 from mftbot.core.logging import configure_logging
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(book_cmd.app, name="book")
 app.add_typer(check_cmd.app, name="check")
 app.registered_commands.extend(replay_cmd.app.registered_commands)
+app.registered_commands.extend(backtest_cmd.app.registered_commands)
 
 
 def main() -> None:

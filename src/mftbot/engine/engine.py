@@ -1,0 +1,378 @@
+"""The event loop every mode runs (DESIGN.md §3): backtest, paper and live differ only in the
+feed, the clock and the venue handed to :class:`Engine`.
+
+On each event, in order:
+
+1. an equity point is recorded for the previous candle close once time moves past it;
+2. the clock advances to the event's receive time (a :class:`SimulatedClock` does; a wall clock
+   has nothing to advance);
+3. the venue sees the event and reports what it caused (fills of working orders), which go to
+   the order manager (order state machine + ledger) and the portfolio;
+4. market state is updated; on a :class:`CandleClosed` the symbol is marked at the close and
+   every strategy bound to that (symbol, timeframe) gives its flags for the bar;
+5. a flag that applies (entry while flat, exit while long, no order of that strategy in flight)
+   becomes an :class:`OrderIntent` (sizer), passes the risk engine, and is recorded in the
+   ledger and sent by the order manager; the venue's immediate reports are applied at once.
+
+Positions are netted per symbol, so one strategy trades a symbol. Short signals need
+perpetuals and are refused with an error until the engine supports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mftbot.core.clock import Clock
+from mftbot.core.errors import MftbotError
+from mftbot.core.ids import IntentKind
+from mftbot.core.logging import get_logger
+from mftbot.domain.enums import Side
+from mftbot.domain.events import (
+    BookDelta,
+    BookSnapshot,
+    CandleClosed,
+    MarketEvent,
+    QuoteTick,
+    TradeTick,
+)
+from mftbot.domain.fills import Fill
+from mftbot.domain.orders import Order
+from mftbot.domain.positions import PositionSide, PositionStatus
+from mftbot.engine.feed import DataFeed, Event
+from mftbot.engine.market_state import MarketState
+from mftbot.engine.portfolio import Portfolio
+from mftbot.engine.results import EquityCurve, EquityRecorder
+from mftbot.engine.signals import PrecomputedSignals, RollingSignals, SignalSource
+from mftbot.engine.sizing import AllInSizer, Sizer
+from mftbot.execution.ledger import Ledger
+from mftbot.execution.order_manager import OrderManager
+from mftbot.execution.venue import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    Venue,
+    VenueReport,
+)
+from mftbot.risk.base import OrderIntent, PassThroughRisk, RiskContext, RiskEngine
+from mftbot.strategies.base import (
+    ENTRY_LONG,
+    ENTRY_SHORT,
+    EXIT_LONG,
+    EXIT_SHORT,
+    Strategy,
+    StrategyError,
+)
+
+_log = get_logger("mftbot.engine")
+
+_SHORT_FLAGS = ENTRY_SHORT | EXIT_SHORT
+
+
+class EngineError(MftbotError):
+    """The engine is misconfigured or fed inconsistent events."""
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyBinding:
+    """One strategy trading one symbol on the candles of one timeframe.
+
+    ``label`` names it in client order ids and the ledger (default: the strategy's name).
+    """
+
+    strategy: Strategy
+    symbol: str
+    timeframe: str
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        """The label, or the strategy's name."""
+        return self.label or self.strategy.name
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedIntent:
+    """An intent the risk engine refused."""
+
+    intent: OrderIntent
+    ts: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """What a run produced."""
+
+    fills: tuple[Fill, ...]
+    equity: EquityCurve
+    orders: tuple[Order, ...]
+    rejected: tuple[RejectedIntent, ...]
+    portfolio: Portfolio = field(repr=False)
+
+
+class _Slot:
+    """Run-time state of one binding."""
+
+    __slots__ = ("binding", "name", "order_id", "source", "strategy", "symbol")
+
+    def __init__(self, binding: StrategyBinding) -> None:
+        self.binding = binding
+        self.strategy = binding.strategy
+        self.name = binding.name
+        self.symbol = binding.symbol
+        self.source: SignalSource = RollingSignals(binding.strategy)
+        self.order_id: str | None = None
+
+
+class Engine:
+    """The event loop shared by backtest, paper and live sessions."""
+
+    def __init__(
+        self,
+        *,
+        venue: Venue,
+        portfolio: Portfolio,
+        strategies: Sequence[StrategyBinding],
+        clock: Clock,
+        risk: RiskEngine | None = None,
+        ledger: Ledger | None = None,
+        sizer: Sizer | None = None,
+        market: MarketState | None = None,
+        bot_id: str = "mftbot",
+    ) -> None:
+        self.venue = venue
+        self.portfolio = portfolio
+        self.clock = clock
+        self.risk: RiskEngine = risk if risk is not None else PassThroughRisk()
+        self.sizer: Sizer = sizer if sizer is not None else AllInSizer()
+        self.market = market if market is not None else MarketState()
+        self.orders = OrderManager(venue, ledger, bot_id=bot_id)
+        self._advance: Callable[[int], None] | None = getattr(clock, "advance_to", None)
+        self._slots = [_Slot(b) for b in strategies]
+        self._by_series: dict[tuple[str, str], list[_Slot]] = {}
+        self._check_bindings(strategies)
+        for slot in self._slots:
+            key = (slot.symbol, slot.binding.timeframe)
+            self._by_series.setdefault(key, []).append(slot)
+        self._slot_of: dict[str, _Slot] = {}
+        self._fills: list[Fill] = []
+        self._rejected: list[RejectedIntent] = []
+        self._equity = EquityRecorder()
+        self._pending_ts = -1
+        self._started = False
+        market_handler = self._on_market
+        report_handler = self._on_report
+        self._dispatch: dict[type[Any], Callable[[Any], None]] = {
+            CandleClosed: self._on_candle,
+            TradeTick: market_handler,
+            QuoteTick: market_handler,
+            BookSnapshot: market_handler,
+            BookDelta: market_handler,
+            OrderAccepted: report_handler,
+            OrderFilled: report_handler,
+            OrderCanceled: report_handler,
+            OrderRejected: report_handler,
+        }
+
+    def _check_bindings(self, bindings: Sequence[StrategyBinding]) -> None:
+        symbols = [b.symbol for b in bindings]
+        if len(set(symbols)) != len(symbols):
+            raise EngineError("one strategy per symbol: positions are netted per symbol")
+        for b in bindings:
+            if not isinstance(b.strategy, Strategy):
+                raise EngineError(f"{b.strategy!r} does not implement the Strategy protocol")
+            if b.strategy.lookback <= b.strategy.warmup:
+                raise StrategyError(
+                    f"{b.name}: lookback ({b.strategy.lookback}) must exceed warm-up "
+                    f"({b.strategy.warmup})"
+                )
+            self.market.ensure_capacity(b.strategy.lookback)
+
+    # --- running ----------------------------------------------------------------------------
+
+    def prepare(self, feed: DataFeed) -> None:
+        """Use the feed's known history, where it has one, to precompute each strategy's
+        signals once (else each bar recomputes on the rolling window). Call before any event."""
+        if self._started:
+            raise EngineError("prepare() must come before the first event")
+        for slot in self._slots:
+            history = feed.history(slot.symbol, slot.binding.timeframe)
+            if history is not None:
+                slot.source = PrecomputedSignals(slot.strategy, history)
+
+    def run(self, feed: DataFeed) -> EngineResult:
+        """Prepare, process every event of ``feed``, and :meth:`finish`."""
+        self.prepare(feed)
+        on_candle = self._on_candle
+        on_event = self.on_event
+        for event in feed:
+            if type(event) is CandleClosed:
+                on_candle(event)
+            else:
+                on_event(event)
+        return self.finish()
+
+    def on_event(self, event: Event) -> None:
+        """Process one event (market data or a venue report)."""
+        handler = self._dispatch.get(type(event))
+        if handler is None:
+            raise EngineError(f"the engine does not handle {type(event).__name__} events")
+        handler(event)
+
+    def finish(self) -> EngineResult:
+        """Record the last equity point and return the result so far."""
+        if self._pending_ts >= 0:
+            self._equity.record(self._pending_ts, self.portfolio.equity())
+            self._pending_ts = -1
+        return EngineResult(
+            fills=tuple(self._fills),
+            equity=self._equity.curve(),
+            orders=tuple(self.orders.orders),
+            rejected=tuple(self._rejected),
+            portfolio=self.portfolio,
+        )
+
+    @property
+    def fills(self) -> list[Fill]:
+        """Fills so far (a copy)."""
+        return list(self._fills)
+
+    # --- events -----------------------------------------------------------------------------
+
+    def _on_candle(self, event: CandleClosed) -> None:
+        ts = event.ts_event
+        pending = self._pending_ts
+        if ts != pending:
+            if pending >= 0:
+                self._equity.record(pending, self.portfolio.equity())
+            self._pending_ts = ts
+        self._started = True
+        if self._advance is not None:
+            self._advance(event.ts_recv)
+        reports = self.venue.on_market_event(event)
+        if reports:
+            self._apply_reports(reports)
+        buffer = self.market.on_candle(event)
+        self.portfolio.mark(event.symbol, event.close)
+        slots = self._by_series.get((event.symbol, event.timeframe))
+        if slots is not None:
+            for slot in slots:
+                flags = slot.source.on_candle(event, buffer)
+                if flags and slot.order_id is None:
+                    self._act(slot, flags, event)
+
+    def _on_market(self, event: MarketEvent) -> None:
+        self._flush_before(event.ts_event)
+        self._started = True
+        if self._advance is not None:
+            self._advance(event.ts_recv)
+        reports = self.venue.on_market_event(event)
+        if reports:
+            self._apply_reports(reports)
+        self.market.on_event(event)
+
+    def _on_report(self, report: VenueReport) -> None:
+        self._flush_before(report.ts_event)
+        self._started = True
+        if self._advance is not None:
+            self._advance(report.ts_recv)
+        self._apply_reports([report])
+
+    def _flush_before(self, ts: int) -> None:
+        if 0 <= self._pending_ts < ts:
+            self._equity.record(self._pending_ts, self.portfolio.equity())
+            self._pending_ts = -1
+
+    # --- decisions --------------------------------------------------------------------------
+
+    def _act(self, slot: _Slot, flags: int, event: CandleClosed) -> None:
+        if flags & _SHORT_FLAGS:
+            raise EngineError(
+                f"{slot.name} {slot.symbol}: short signals are not supported yet (spot, long only)"
+            )
+        symbol = slot.symbol
+        position = self.portfolio.position(symbol)
+        intent: OrderIntent | None
+        if position is None or position.qty == 0.0:
+            if not flags & ENTRY_LONG:
+                return
+            intent = self.sizer.entry(
+                slot.name, symbol, Side.BUY, event.ts_event, event.close, self.portfolio
+            )
+        elif position.side is PositionSide.LONG and flags & EXIT_LONG:
+            intent = OrderIntent(
+                strategy=slot.name,
+                symbol=symbol,
+                side=Side.SELL,
+                intent=IntentKind.EXIT,
+                signal_ts=event.ts_event,
+                qty=position.qty,
+            )
+        else:
+            return
+        if intent is not None:
+            self._send(slot, intent, event.close)
+
+    def _send(self, slot: _Slot, intent: OrderIntent, last_price: float) -> None:
+        ts = self.clock.now_ns()
+        portfolio = self.portfolio
+        position = portfolio.position(intent.symbol)
+        quote = portfolio.instrument(intent.symbol).quote
+        context = RiskContext(
+            ts=ts,
+            equity=portfolio.equity(),
+            available=portfolio.available(quote),
+            position_qty=position.signed_qty if position is not None else 0.0,
+            last_price=last_price,
+        )
+        decision = self.risk.check(intent, context)
+        if not decision.approved or decision.intent is None:
+            self._rejected.append(RejectedIntent(intent, ts, decision.reason))
+            _log.info(
+                "intent_rejected",
+                strategy=intent.strategy,
+                symbol=intent.symbol,
+                intent=intent.intent.value,
+                reason=decision.reason,
+            )
+            return
+        intent = decision.intent
+        if intent.intent is IntentKind.ENTRY:
+            portfolio.expect_position(intent.symbol, PositionSide.LONG, ts)
+        elif position is not None and position.status is PositionStatus.OPEN:
+            position.mark_closing(ts, "exit sent")
+        order, reports = self.orders.submit(intent, ts)
+        slot.order_id = order.client_order_id
+        self._slot_of[order.client_order_id] = slot
+        if reports:
+            self._apply_reports(reports)
+
+    # --- reports ----------------------------------------------------------------------------
+
+    def _apply_reports(self, reports: Sequence[VenueReport]) -> None:
+        orders = self.orders
+        for report in reports:
+            fill = orders.apply(report)
+            if fill is not None:
+                self.portfolio.apply_fill(fill)
+                self._fills.append(fill)
+            order = orders.order(report.client_order_id)
+            if order.is_terminal:
+                self._order_done(order, report.ts_event)
+
+    def _order_done(self, order: Order, ts: int) -> None:
+        slot = self._slot_of.pop(order.client_order_id, None)
+        if slot is not None:
+            slot.order_id = None
+        position = self.portfolio.position(order.symbol)
+        if position is None:
+            return
+        kind = self.orders.intent(order.client_order_id).intent
+        reason = f"{kind.value} order {order.status.value}"
+        if kind is IntentKind.ENTRY and position.status is PositionStatus.OPENING:
+            self.portfolio.abandon_position(order.symbol, ts, reason)
+        elif kind is IntentKind.EXIT and position.status is PositionStatus.CLOSING:
+            position.cancel_closing(ts, reason)
