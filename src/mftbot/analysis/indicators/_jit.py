@@ -1,0 +1,15 @@
+"""A typed wrapper around ``numba.njit(cache=True)`` (numba ships no type information)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def jit(func: _F) -> _F:
+    """Compile ``func`` in nopython mode, caching the machine code on disk."""
+    return cast(_F, numba.njit(cache=True)(func))
