@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import sys
+
+import pytest
 
 from mftbot.core.logging import configure_logging, get_logger, register_secret, trace
 
@@ -82,3 +85,15 @@ def test_trace_id_follows_async_tasks() -> None:
         else:
             assert record["trace_id"] == by_op[str(record["op"])]
     assert sum(1 for r in records if r["event"] == "child_step") == 4
+
+
+def test_default_stream_follows_stderr_swaps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A runner that swaps and closes sys.stderr must not break later logging."""
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging("INFO", "json")
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    get_logger().info("after_swap")
+    assert json.loads(second.getvalue())["event"] == "after_swap"

@@ -60,10 +60,20 @@ def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDic
     return event_dict
 
 
+class _StderrProxy:
+    """Writes to whatever ``sys.stderr`` is at the moment of writing (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(
     level: str = "INFO", fmt: str = "console", stream: TextIO | None = None
 ) -> None:
-    """Configure structlog for the process (idempotent)."""
+    """Configure structlog for the process (idempotent); logs go to stderr unless ``stream``."""
     renderer: structlog.typing.Processor
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=False)
@@ -80,7 +90,7 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream or _StderrProxy()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 
