@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
-from mftbot.cli import backtest_cmd, book_cmd, check_cmd, config_cmd, data_cmd, db_cmd, replay_cmd
+from mftbot.cli import (
+    backtest_cmd,
+    book_cmd,
+    check_cmd,
+    config_cmd,
+    data_cmd,
+    db_cmd,
+    ml_cmd,
+    replay_cmd,
+)
 from mftbot.core.logging import configure_logging
 
 app = typer.Typer(
@@ -33,7 +41,7 @@ def _root(
         raise typer.BadParameter("must be console or json", param_hint="--log-format")
     if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise typer.BadParameter("unknown level", param_hint="--log-level")
-    configure_logging(log_level, log_format, stream=sys.stderr)
+    configure_logging(log_level, log_format)
 
 
 app.add_typer(config_cmd.app, name="config")
@@ -41,6 +49,7 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(book_cmd.app, name="book")
 app.add_typer(check_cmd.app, name="check")
+app.add_typer(ml_cmd.app, name="ml")
 app.registered_commands.extend(replay_cmd.app.registered_commands)
 app.registered_commands.extend(backtest_cmd.app.registered_commands)
 

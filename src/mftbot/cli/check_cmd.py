@@ -29,7 +29,12 @@ from mftbot.data.candles import read_candles
 
 app = typer.Typer(help="Correctness checks over registered computations.", no_args_is_help=True)
 
-PROVIDER_MODULES = ("mftbot.analysis.indicators", "mftbot.features", "mftbot.strategies")
+PROVIDER_MODULES = (
+    "mftbot.analysis.indicators",
+    "mftbot.features.candle",
+    "mftbot.features.indicator",
+    "mftbot.strategies",
+)
 """Modules imported so that their computations register (missing ones are skipped)."""
 
 DEFAULT_CANDLES = (
