@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import mftbot.analysis.indicators  # noqa: F401  (registers the indicators)
+import mftbot.analysis.indicators
+import mftbot.analysis.levels
+import mftbot.analysis.regime
+import mftbot.features.candle
+import mftbot.features.indicator  # noqa: F401  (registers the indicator feature channel)
 from mftbot.analysis.lookahead import (
     check_entry,
     check_lookahead,

@@ -31,6 +31,8 @@ app = typer.Typer(help="Correctness checks over registered computations.", no_ar
 
 PROVIDER_MODULES = (
     "mftbot.analysis.indicators",
+    "mftbot.analysis.levels",
+    "mftbot.analysis.regime",
     "mftbot.features.candle",
     "mftbot.features.indicator",
     "mftbot.strategies",
