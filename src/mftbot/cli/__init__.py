@@ -15,6 +15,7 @@ from mftbot.cli import (
     db_cmd,
     ml_cmd,
     replay_cmd,
+    risk_cmd,
 )
 from mftbot.core.logging import configure_logging
 
@@ -50,6 +51,7 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(book_cmd.app, name="book")
 app.add_typer(check_cmd.app, name="check")
 app.add_typer(ml_cmd.app, name="ml")
+app.add_typer(risk_cmd.app, name="risk")
 app.registered_commands.extend(replay_cmd.app.registered_commands)
 app.registered_commands.extend(backtest_cmd.app.registered_commands)
 

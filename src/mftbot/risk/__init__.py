@@ -1,4 +1,4 @@
-"""Risk: the pre-trade interface every order intent passes (a pass-through default for now)."""
+"""Risk: the interface every order intent passes, and the rule-based risk engine behind it."""
 
 from __future__ import annotations
 
@@ -10,12 +10,25 @@ from mftbot.risk.base import (
     RiskDecision,
     RiskEngine,
 )
+from mftbot.risk.config import RiskConfig
+from mftbot.risk.engine import RuleBasedRiskEngine, SignalInfo
+from mftbot.risk.factory import build_risk_engine, risk_results
+from mftbot.risk.limits import TradingState
+from mftbot.risk.records import RiskAction, RiskRecord
 
 __all__ = [
     "InvalidIntentError",
     "OrderIntent",
     "PassThroughRisk",
+    "RiskAction",
+    "RiskConfig",
     "RiskContext",
     "RiskDecision",
     "RiskEngine",
+    "RiskRecord",
+    "RuleBasedRiskEngine",
+    "SignalInfo",
+    "TradingState",
+    "build_risk_engine",
+    "risk_results",
 ]
