@@ -54,6 +54,7 @@ app.add_typer(ml_cmd.app, name="ml")
 app.add_typer(risk_cmd.app, name="risk")
 app.registered_commands.extend(replay_cmd.app.registered_commands)
 app.registered_commands.extend(backtest_cmd.app.registered_commands)
+app.registered_commands.extend(backtest_cmd.analysis_app.registered_commands)
 
 
 def main() -> None:
