@@ -7,14 +7,26 @@ both give the same trades and equity. The result has ``.trades`` (one row per ro
 ``.equity`` (a UTC Series at bar close times), ``.final_equity``, ``.metrics`` and
 ``.to_json()``. An open position at the end is marked to the last close without an exit fee
 and listed with empty exit fields.
+
+**Risk.** ``risk=None`` (the default) runs no risk engine, so comparisons with other
+backtesters stay like for like. ``risk=`` a :class:`~mftbot.risk.config.RiskConfig` or a dict
+of it runs the rule-based risk engine on every intent (entries are sized by it: the all-in
+intent is the upper bound) with its stops, loss limits and kill switch; HALTED is not
+persisted between runs. The risk engine is stateful per event, so such a run always uses the
+step engine: ``mode="fast"`` with ``risk=`` runs ``"step"`` and says so in ``.notes`` (``.mode``
+is the mode that ran). Unless the config sets ``checks.fee_rate``, the risk engine assumes the
+backtest's ``fee``. The result lists every decision: ``.risk`` (rejections and resizes with
+rule names and numbers, exits, state changes, summary; also in ``to_json()`` under ``"risk"``,
+a key present only when a risk engine ran), ``.risk_frame()`` (a table) and ``.risk_records``.
+``audit=`` (e.g. ``AuditWriter(AuditLog(session))``) receives every record as it is made.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +35,8 @@ import pandas as pd
 from mftbot.analysis.registry import CandleArrays
 from mftbot.backtest.metrics import Metrics, compute_metrics
 from mftbot.core.clock import SimulatedClock
-from mftbot.core.errors import DataError, MftbotError
+from mftbot.core.config import TradingMode
+from mftbot.core.errors import ConfigError, DataError, MftbotError
 from mftbot.data.candles import infer_timeframe
 from mftbot.data.timeframes import parse_timeframe
 from mftbot.engine.engine import Engine, StrategyBinding
@@ -33,6 +46,10 @@ from mftbot.engine.portfolio import Portfolio
 from mftbot.engine.results import EquityCurve, FillLog, RoundTrips, round_trips
 from mftbot.execution.sim.candle_venue import CandleFill, CandleSimVenue, split_spot_symbol
 from mftbot.execution.venue import VenueError
+from mftbot.risk.base import PassThroughRisk
+from mftbot.risk.config import RiskConfig
+from mftbot.risk.factory import RiskArg, build_risk_engine, risk_results
+from mftbot.risk.records import RiskAction, RiskRecord
 from mftbot.strategies import Strategy, get_strategy
 
 OHLCV = ("open", "high", "low", "close", "volume")
@@ -50,6 +67,26 @@ TRADE_COLUMNS = (
     "qty",
     "pnl",
     "fees",
+)
+RISK_COLUMNS = (
+    "time",
+    "action",
+    "strategy",
+    "symbol",
+    "intent",
+    "side",
+    "requested_qty",
+    "final_qty",
+    "failed_rules",
+    "binding",
+    "portfolio_scale",
+    "trading_state",
+    "reason",
+)
+"""Columns of :meth:`BacktestResult.risk_frame`: one row per risk record."""
+RISK_STEP_NOTE = (
+    "mode 'fast' was asked with a risk engine: ran 'step' (the risk engine is stateful per "
+    "event; fast mode has no per-event hooks)"
 )
 
 
@@ -74,6 +111,28 @@ class BacktestResult:
     metrics: Metrics
     fills: FillLog = field(repr=False)
     round_trips: RoundTrips = field(repr=False)
+    risk: dict[str, Any] = field(default_factory=lambda: risk_results(PassThroughRisk()))
+    """:func:`~mftbot.risk.factory.risk_results` of the run (``enabled`` false without risk)."""
+    risk_records: tuple[RiskRecord, ...] = field(default=(), repr=False)
+    notes: tuple[str, ...] = ()
+    """What the run changed of what was asked (a fast run done in step mode, say)."""
+
+    @property
+    def risk_enabled(self) -> bool:
+        """Whether a risk engine ran."""
+        return bool(self.risk.get("enabled"))
+
+    def risk_frame(
+        self, actions: Sequence[str] = (RiskAction.REJECTED, RiskAction.RESIZED)
+    ) -> pd.DataFrame:
+        """The risk records of ``actions`` (default: rejections and resizes) as a table
+        (:data:`RISK_COLUMNS`): the failed rules, what bound the size, the portfolio scale and
+        the reason with its numbers."""
+        wanted = {RiskAction(a) for a in actions}
+        rows = [_risk_row(r) for r in self.risk_records if r.action in wanted]
+        frame = pd.DataFrame(rows, columns=list(RISK_COLUMNS))
+        frame["time"] = pd.to_datetime(frame["time"].astype("int64"), unit="ns", utc=True)
+        return frame
 
     def to_dict(self) -> dict[str, Any]:
         """``{"trades": [...], "final_equity": x, "metrics": {...}}``, JSON-ready (ISO-8601
@@ -103,7 +162,16 @@ class BacktestResult:
             )
         ]
         metrics = {k: _json_number(v) for k, v in self.metrics.items()}
-        return {"trades": trades, "final_equity": self.final_equity, "metrics": metrics}
+        doc: dict[str, Any] = {
+            "trades": trades,
+            "final_equity": self.final_equity,
+            "metrics": metrics,
+        }
+        if self.risk_enabled:
+            doc["risk"] = self.risk
+        if self.notes:
+            doc["notes"] = list(self.notes)
+        return doc
 
     def to_json(self, *, indent: int | None = None) -> str:
         """:meth:`to_dict` as JSON (no NaN: undefined numbers are ``null``)."""
@@ -118,6 +186,25 @@ def _json_number(value: float | int | None) -> float | int | None:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _risk_row(record: RiskRecord) -> dict[str, Any]:
+    portfolio = record.portfolio
+    return {
+        "time": record.ts,
+        "action": record.action.value,
+        "strategy": record.strategy,
+        "symbol": record.symbol,
+        "intent": record.intent_kind,
+        "side": record.side,
+        "requested_qty": np.nan if record.requested_qty is None else record.requested_qty,
+        "final_qty": np.nan if record.final_qty is None else record.final_qty,
+        "failed_rules": ",".join(r.name for r in record.failed),
+        "binding": "" if record.sizing is None else record.sizing.binding,
+        "portfolio_scale": np.nan if portfolio is None else portfolio.scale,
+        "trading_state": record.trading_state,
+        "reason": record.reason,
+    }
 
 
 # --------------------------------------------------------------------------- validation
@@ -198,6 +285,23 @@ def _timeframe(candles: pd.DataFrame, times: np.ndarray[Any, Any], given: str | 
     return tf.text
 
 
+def _risk_config(risk: RiskArg, fee: float) -> tuple[RiskConfig | None, tuple[str, ...]]:
+    """The typed config (``None``: no risk engine) and notes; the backtest's fee becomes the
+    assumed fee rate unless the config sets one."""
+    if risk is None:
+        return None, ()
+    try:
+        config = RiskConfig.coerce(risk)
+        if "fee_rate" in config.checks.model_fields_set or config.checks.fee_rate == fee:
+            return config, ()
+        data = config.model_dump()
+        data["checks"]["fee_rate"] = fee
+        aligned = RiskConfig.coerce(data)
+    except ConfigError as exc:
+        raise BacktestError(str(exc)) from exc
+    return aligned, (f"risk: checks.fee_rate set to the backtest fee {fee:g}",)
+
+
 def _check_args(fee: float, fill: str, mode: str, cash: float) -> None:
     if not isinstance(fee, int | float) or not (math.isfinite(fee) and 0.0 <= fee < 1.0):
         raise BacktestError(f"fee must be a fraction in [0, 1), got {fee!r}")
@@ -223,6 +327,8 @@ def backtest(
     params: Mapping[str, Any] | None = None,
     symbol: str | None = None,
     timeframe: str | None = None,
+    risk: RiskArg = None,
+    audit: Callable[[RiskRecord], None] | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` (a registered name, or an instance) on ``candles``.
 
@@ -230,9 +336,15 @@ def backtest(
     notional per side. ``fill``: ``"next_open"`` or ``"close"``. ``mode``: ``"fast"`` or
     ``"step"``. ``params`` configure a strategy given by name. ``symbol`` (spot, ``BASE/QUOTE``)
     names the cash currency; ``timeframe`` defaults to ``candles.attrs["timeframe"]`` or the
-    most common spacing.
+    most common spacing. ``risk``: ``None`` (no risk engine), a :class:`RiskConfig` or a dict
+    of it (a run in step mode; see the module doc). ``audit``: receives every risk record.
     """
     _check_args(fee, fill, mode, cash)
+    risk_config, notes = _risk_config(risk, fee)
+    if audit is not None and risk_config is None:
+        raise BacktestError("audit= records risk decisions: pass risk= as well")
+    if risk_config is not None and mode == "fast":
+        mode, notes = "step", (RISK_STEP_NOTE, *notes)
     arrays = validate_candles(candles)
     tf = _timeframe(candles, arrays.time_ns, timeframe)
     symbol = symbol or DEFAULT_SYMBOL
@@ -251,16 +363,23 @@ def backtest(
     if mode == "fast":
         fast = run_strategy_fast(strat, arrays, feed.close_ns, fee=fee, fill=fill, cash=cash)
         fills, curve = fast.fills, fast.equity
+        risk_info: dict[str, Any] = risk_results(PassThroughRisk())
+        records: tuple[RiskRecord, ...] = ()
     else:
+        clock = SimulatedClock()
         engine = Engine(
             venue=CandleSimVenue({quote: cash}, fee=fee, fill=fill),
             portfolio=Portfolio({quote: cash}, account_currency=quote),
             strategies=[StrategyBinding(strat, symbol, tf)],
-            clock=SimulatedClock(),
+            clock=clock,
+            risk=build_risk_engine(risk_config, clock=clock, mode=TradingMode.BACKTEST),
+            audit=audit,
         )
         run = engine.run(feed)
         fills, curve = FillLog.from_fills(run.fills), run.equity
-    return _result(strat, symbol, tf, fee, fill, mode, cash, arrays, fills, curve)
+        risk_info, records = run.risk, run.risk_records
+    result = _result(strat, symbol, tf, fee, fill, mode, cash, arrays, fills, curve)
+    return replace(result, risk=risk_info, risk_records=records, notes=notes)
 
 
 def _result(

@@ -14,6 +14,19 @@ On each event, in order:
    becomes an :class:`OrderIntent` (sizer), passes the risk engine, and is recorded in the
    ledger and sent by the order manager; the venue's immediate reports are applied at once.
 
+A :class:`~mftbot.risk.base.StatefulRiskEngine` (the rule-based one) is kept informed as
+``docs/risk.md`` ("Wiring") says: ``on_position`` after every fill that changes a position and
+``on_trade_closed`` when one closes it; ``on_order_done`` when an order ends; at each candle,
+after its fills and the mark, ``poll`` (flatten intents), ``on_equity`` and ``on_bar`` (the
+position monitor's exits) before the strategies act; ``on_market_data`` and ``poll`` on book,
+trade and quote events, ``poll`` after venue reports and on :meth:`Engine.on_timer` (paper and
+live call it at most every 750 ms); ``check`` gets the strategy's :class:`SignalInfo`. The
+risk engine's own intents go out like the strategies' (an exit or flatten for a symbol whose
+exit is already in flight is dropped; one that meets an entry in flight is asked for again
+when that entry ends). Its records land in :attr:`EngineResult.risk` and, with ``audit=``, in
+the audit log as they are made. Any other risk engine (the pass-through default) only sees
+``check``: the run is exactly what it was without risk wiring.
+
 Positions are netted per symbol, so one strategy trades a symbol. Short signals need
 perpetuals and are refused with an error until the engine supports them.
 """
@@ -42,7 +55,7 @@ from mftbot.domain.orders import Order
 from mftbot.domain.positions import PositionSide, PositionStatus
 from mftbot.engine.feed import DataFeed, Event
 from mftbot.engine.market_state import MarketState
-from mftbot.engine.portfolio import Portfolio
+from mftbot.engine.portfolio import FillOutcome, Portfolio
 from mftbot.engine.results import EquityCurve, EquityRecorder
 from mftbot.engine.signals import PrecomputedSignals, RollingSignals, SignalSource
 from mftbot.engine.sizing import AllInSizer, Sizer
@@ -56,7 +69,17 @@ from mftbot.execution.venue import (
     Venue,
     VenueReport,
 )
-from mftbot.risk.base import OrderIntent, PassThroughRisk, RiskContext, RiskEngine
+from mftbot.risk.base import (
+    OrderIntent,
+    PassThroughRisk,
+    RiskContext,
+    RiskDecision,
+    RiskEngine,
+    SignalInfo,
+    StatefulRiskEngine,
+)
+from mftbot.risk.factory import risk_results
+from mftbot.risk.records import RiskRecord
 from mftbot.strategies.base import (
     ENTRY_LONG,
     ENTRY_SHORT,
@@ -102,15 +125,33 @@ class RejectedIntent:
     reason: str
 
 
+def _no_risk() -> dict[str, Any]:
+    return risk_results(PassThroughRisk())
+
+
 @dataclass(frozen=True)
 class EngineResult:
-    """What a run produced."""
+    """What a run produced.
+
+    ``risk`` is :func:`~mftbot.risk.factory.risk_results` of the run's risk engine (every
+    rejection and resize with rule names and numbers, the exits and flattens risk asked for,
+    the trading-state changes, the counts and the final state; ``enabled`` false without a
+    stateful risk engine); ``risk_records`` every record, oldest first.
+    """
 
     fills: tuple[Fill, ...]
     equity: EquityCurve
     orders: tuple[Order, ...]
     rejected: tuple[RejectedIntent, ...]
     portfolio: Portfolio = field(repr=False)
+    risk: dict[str, Any] = field(default_factory=_no_risk, repr=False)
+    risk_records: tuple[RiskRecord, ...] = field(default=(), repr=False)
+
+    @property
+    def trading_state(self) -> str | None:
+        """The risk engine's trading state at the end (``None`` without one)."""
+        summary = self.risk.get("summary")
+        return None if summary is None else str(summary["trading_state"])
 
 
 class _Slot:
@@ -142,11 +183,22 @@ class Engine:
         sizer: Sizer | None = None,
         market: MarketState | None = None,
         bot_id: str = "mftbot",
+        audit: Callable[[RiskRecord], None] | None = None,
     ) -> None:
         self.venue = venue
         self.portfolio = portfolio
         self.clock = clock
         self.risk: RiskEngine = risk if risk is not None else PassThroughRisk()
+        self._hooks: StatefulRiskEngine | None = (
+            self.risk if isinstance(self.risk, StatefulRiskEngine) else None
+        )
+        if audit is not None:
+            if self._hooks is None:
+                raise EngineError(
+                    "audit= needs a risk engine that records its decisions "
+                    "(build_risk_engine(config, ...)); the pass-through records nothing"
+                )
+            self._hooks.add_sink(audit)
         self.sizer: Sizer = sizer if sizer is not None else AllInSizer()
         self.market = market if market is not None else MarketState()
         self.orders = OrderManager(venue, ledger, bot_id=bot_id)
@@ -158,6 +210,8 @@ class Engine:
             key = (slot.symbol, slot.binding.timeframe)
             self._by_series.setdefault(key, []).append(slot)
         self._slot_of: dict[str, _Slot] = {}
+        self._slot_by_symbol = {slot.symbol: slot for slot in self._slots}
+        self._retry_risk: dict[str, IntentKind] = {}
         self._fills: list[Fill] = []
         self._rejected: list[RejectedIntent] = []
         self._equity = EquityRecorder()
@@ -227,18 +281,37 @@ class Engine:
         if self._pending_ts >= 0:
             self._equity.record(self._pending_ts, self.portfolio.equity())
             self._pending_ts = -1
+        hooks = self._hooks
         return EngineResult(
             fills=tuple(self._fills),
             equity=self._equity.curve(),
             orders=tuple(self.orders.orders),
             rejected=tuple(self._rejected),
             portfolio=self.portfolio,
+            risk=risk_results(self.risk),
+            risk_records=hooks.records if hooks is not None else (),
         )
+
+    def on_timer(self, ts: int) -> None:
+        """A timer tick at ``ts`` (ns): paper and live call it at most every 750 ms so the
+        kill switch is seen within one second without market events; the risk engine is
+        polled and the flatten intents it returns are sent."""
+        self._flush_before(ts)
+        if self._advance is not None:
+            self._advance(ts)
+        hooks = self._hooks
+        if hooks is not None:
+            self._poll_risk(hooks)
 
     @property
     def fills(self) -> list[Fill]:
         """Fills so far (a copy)."""
         return list(self._fills)
+
+    @property
+    def rejections(self) -> tuple[RejectedIntent, ...]:
+        """Intents the risk engine refused so far."""
+        return tuple(self._rejected)
 
     # --- events -----------------------------------------------------------------------------
 
@@ -257,6 +330,12 @@ class Engine:
             self._apply_reports(reports)
         buffer = self.market.on_candle(event)
         self.portfolio.mark(event.symbol, event.close)
+        hooks = self._hooks
+        if hooks is not None:
+            self._poll_risk(hooks)
+            hooks.on_equity(ts, self.portfolio.equity())
+            for intent in hooks.on_bar(event):
+                self._send_risk_intent(intent, event.close)
         slots = self._by_series.get((event.symbol, event.timeframe))
         if slots is not None:
             for slot in slots:
@@ -273,6 +352,10 @@ class Engine:
         if reports:
             self._apply_reports(reports)
         self.market.on_event(event)
+        hooks = self._hooks
+        if hooks is not None:
+            hooks.on_market_data(event.symbol, event.ts_recv, _event_price(event))
+            self._poll_risk(hooks)
 
     def _on_report(self, report: VenueReport) -> None:
         self._flush_before(report.ts_event)
@@ -280,6 +363,9 @@ class Engine:
         if self._advance is not None:
             self._advance(report.ts_recv)
         self._apply_reports([report])
+        hooks = self._hooks
+        if hooks is not None:
+            self._poll_risk(hooks)
 
     def _flush_before(self, ts: int) -> None:
         if 0 <= self._pending_ts < ts:
@@ -314,9 +400,51 @@ class Engine:
         else:
             return
         if intent is not None:
-            self._send(slot, intent, event.close)
+            signal = None
+            if self._hooks is not None and intent.intent is IntentKind.ENTRY:
+                signal = slot.source.signal_info()
+            self._send(slot, intent, event.close, signal)
 
-    def _send(self, slot: _Slot, intent: OrderIntent, last_price: float) -> None:
+    # --- the risk engine's own intents ------------------------------------------------------
+
+    def _poll_risk(self, hooks: StatefulRiskEngine) -> None:
+        intents = hooks.poll()
+        for intent in intents:
+            self._send_risk_intent(intent, self.portfolio.mark_price(intent.symbol))
+
+    def _send_risk_intent(self, intent: OrderIntent, last_price: float) -> None:
+        """Send an exit or flatten the risk engine asked for, unless the symbol is flat or an
+        order of it is in flight (the position is being closed, or still being built)."""
+        symbol = intent.symbol
+        slot = self._slot_by_symbol.get(symbol)
+        if slot is not None:
+            in_flight = slot.order_id
+            busy = in_flight is not None
+            if in_flight is not None and self.orders.intent(in_flight).intent is IntentKind.ENTRY:
+                # the entry still builds the position: ask again once it has ended
+                self._retry_risk[symbol] = intent.intent
+        else:
+            busy = bool(self.orders.open_orders(symbol))
+        position = self.portfolio.position(symbol)
+        if busy or position is None or position.qty == 0.0:
+            _log.info(
+                "risk_intent_skipped",
+                symbol=symbol,
+                intent=intent.intent.value,
+                reason="order in flight" if busy else "flat",
+            )
+            return
+        self._send(slot, intent, last_price, None)
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _send(
+        self,
+        slot: _Slot | None,
+        intent: OrderIntent,
+        last_price: float,
+        signal: SignalInfo | None = None,
+    ) -> None:
         ts = self.clock.now_ns()
         portfolio = self.portfolio
         position = portfolio.position(intent.symbol)
@@ -328,16 +456,22 @@ class Engine:
             position_qty=position.signed_qty if position is not None else 0.0,
             last_price=last_price,
         )
-        decision = self.risk.check(intent, context)
+        hooks = self._hooks
+        decision: RiskDecision
+        if hooks is not None:
+            decision = hooks.check(intent, context, signal)
+        else:
+            decision = self.risk.check(intent, context)
         if not decision.approved or decision.intent is None:
             self._rejected.append(RejectedIntent(intent, ts, decision.reason))
-            _log.info(
-                "intent_rejected",
-                strategy=intent.strategy,
-                symbol=intent.symbol,
-                intent=intent.intent.value,
-                reason=decision.reason,
-            )
+            if hooks is None:  # a stateful risk engine logs and records its own decisions
+                _log.info(
+                    "intent_rejected",
+                    strategy=intent.strategy,
+                    symbol=intent.symbol,
+                    intent=intent.intent.value,
+                    reason=decision.reason,
+                )
             return
         intent = decision.intent
         if intent.intent is IntentKind.ENTRY:
@@ -345,8 +479,9 @@ class Engine:
         elif position is not None and position.status is PositionStatus.OPEN:
             position.mark_closing(ts, "exit sent")
         order, reports = self.orders.submit(intent, ts)
-        slot.order_id = order.client_order_id
-        self._slot_of[order.client_order_id] = slot
+        if slot is not None:
+            slot.order_id = order.client_order_id
+            self._slot_of[order.client_order_id] = slot
         if reports:
             self._apply_reports(reports)
 
@@ -354,25 +489,61 @@ class Engine:
 
     def _apply_reports(self, reports: Sequence[VenueReport]) -> None:
         orders = self.orders
+        hooks = self._hooks
         for report in reports:
             fill = orders.apply(report)
             if fill is not None:
-                self.portfolio.apply_fill(fill)
+                outcome = self.portfolio.apply_fill(fill)
                 self._fills.append(fill)
+                if hooks is not None and outcome.applied:
+                    self._risk_fill(hooks, fill, outcome)
             order = orders.order(report.client_order_id)
             if order.is_terminal:
                 self._order_done(order, report.ts_event)
+
+    def _risk_fill(self, hooks: StatefulRiskEngine, fill: Fill, outcome: FillOutcome) -> None:
+        """Tell the risk engine the position after ``fill`` and the trade it closed."""
+        strategy = self.orders.intent(fill.client_order_id).strategy
+        position = outcome.position
+        if position is None or position.qty == 0.0:
+            hooks.on_position(fill.symbol, 0.0, 0.0, fill.ts, strategy=strategy)
+        else:
+            hooks.on_position(
+                fill.symbol,
+                position.signed_qty,
+                position.avg_entry_price,
+                fill.ts,
+                strategy=strategy,
+            )
+        closed = outcome.closed
+        if closed is not None:
+            hooks.on_trade_closed(strategy, fill.symbol, closed.net_pnl, fill.ts)
 
     def _order_done(self, order: Order, ts: int) -> None:
         slot = self._slot_of.pop(order.client_order_id, None)
         if slot is not None:
             slot.order_id = None
+        kind = self.orders.intent(order.client_order_id).intent
+        hooks = self._hooks
+        if hooks is not None:
+            hooks.on_order_done(order.symbol, kind)
+            dropped = self._retry_risk.pop(order.symbol, None)
+            if dropped is not None:  # the risk intent never sent counts as ended unfilled
+                hooks.on_order_done(order.symbol, dropped)
         position = self.portfolio.position(order.symbol)
         if position is None:
             return
-        kind = self.orders.intent(order.client_order_id).intent
         reason = f"{kind.value} order {order.status.value}"
         if kind is IntentKind.ENTRY and position.status is PositionStatus.OPENING:
             self.portfolio.abandon_position(order.symbol, ts, reason)
-        elif kind is IntentKind.EXIT and position.status is PositionStatus.CLOSING:
+        elif kind is not IntentKind.ENTRY and position.status is PositionStatus.CLOSING:
             position.cancel_closing(ts, reason)
+
+
+def _event_price(event: MarketEvent) -> float | None:
+    """The last price a trade or quote (mid) gives; ``None`` for book events."""
+    if type(event) is TradeTick:
+        return event.price
+    if type(event) is QuoteTick and event.bid_price > 0 and event.ask_price > 0:
+        return (event.bid_price + event.ask_price) / 2.0
+    return None

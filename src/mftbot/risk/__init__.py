@@ -9,9 +9,11 @@ from mftbot.risk.base import (
     RiskContext,
     RiskDecision,
     RiskEngine,
+    SignalInfo,
+    StatefulRiskEngine,
 )
 from mftbot.risk.config import RiskConfig
-from mftbot.risk.engine import RuleBasedRiskEngine, SignalInfo
+from mftbot.risk.engine import RuleBasedRiskEngine
 from mftbot.risk.factory import build_risk_engine, risk_results
 from mftbot.risk.limits import TradingState
 from mftbot.risk.records import RiskAction, RiskRecord
@@ -28,6 +30,7 @@ __all__ = [
     "RiskRecord",
     "RuleBasedRiskEngine",
     "SignalInfo",
+    "StatefulRiskEngine",
     "TradingState",
     "build_risk_engine",
     "risk_results",

@@ -4,19 +4,28 @@
 (``qty``) or a quote amount to spend (``quote_qty``, fees included: "buy with 1,000 USDT"), plus
 why (the :class:`~mftbot.core.ids.IntentKind`) and the signal time, from which the client order
 id is derived. A risk engine approves it (possibly changed: a smaller size) or rejects it with a
-reason. :class:`PassThroughRisk` approves everything unchanged until the risk layer lands.
+reason. :class:`PassThroughRisk` approves everything unchanged (the research default).
+
+:class:`StatefulRiskEngine` is what the event loop keeps informed (fills, bars, equity,
+polls; ``docs/risk.md``, "Wiring"); :class:`SignalInfo` is what a signal adds to an entry.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from mftbot.core.errors import MftbotError
 from mftbot.core.ids import IntentKind
 from mftbot.domain.enums import Side
 from mftbot.domain.orders import OrderType, TimeInForce
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mftbot.domain.events import CandleClosed
+    from mftbot.risk.records import RiskRecord
 
 
 class InvalidIntentError(MftbotError, ValueError):
@@ -132,3 +141,69 @@ class PassThroughRisk:
     def check(self, intent: OrderIntent, context: RiskContext) -> RiskDecision:
         """Approve ``intent`` as it is."""
         return RiskDecision.approve(intent)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalInfo:
+    """What the signal adds to an entry: confidence, timeframe agreement, its own SL/TP."""
+
+    confidence: float = 1.0
+    mtf_agreement: float = 1.0
+    stop_price: float | None = None
+    take_profit: float | None = None
+
+
+@runtime_checkable
+class StatefulRiskEngine(Protocol):
+    """A risk engine the event loop keeps informed (``docs/risk.md``, "Wiring"): it sees every
+    position change, closed trade, bar, market event and equity point, is polled on every event
+    and timer, and records every decision."""
+
+    def check(
+        self, intent: OrderIntent, context: RiskContext, signal: SignalInfo | None = None
+    ) -> RiskDecision:
+        """Approve (possibly resized) or reject ``intent``."""
+        ...
+
+    def poll(self) -> list[OrderIntent]:
+        """Look at the kill switch (and persisted state); the flatten intents to send."""
+        ...
+
+    def on_bar(self, bar: CandleClosed) -> list[OrderIntent]:
+        """A closed candle; the exits the position monitor wants."""
+        ...
+
+    def on_market_data(self, symbol: str, ts_recv: int, price: float | None = None) -> None:
+        """A book, trade or quote event of ``symbol``."""
+        ...
+
+    def on_position(
+        self, symbol: str, signed_qty: float, avg_entry: float, ts: int, *, strategy: str = ""
+    ) -> None:
+        """The position in ``symbol`` after a fill (0: flat)."""
+        ...
+
+    def on_trade_closed(self, strategy: str, symbol: str, pnl: float, ts: int) -> None:
+        """A position closed with net PnL ``pnl``."""
+        ...
+
+    def on_order_done(self, symbol: str, kind: IntentKind) -> None:
+        """An order of ``symbol`` reached a terminal state."""
+        ...
+
+    def on_equity(self, ts: int, equity: float) -> None:
+        """An equity point (each bar close)."""
+        ...
+
+    def add_sink(self, sink: Callable[[RiskRecord], None]) -> None:
+        """Also hand every record from now on to ``sink`` (the audit log, say)."""
+        ...
+
+    @property
+    def records(self) -> tuple[RiskRecord, ...]:
+        """Every record, oldest first."""
+        ...
+
+    def summary(self) -> dict[str, Any]:
+        """Counts by action and failing rule, and the trading state."""
+        ...

@@ -38,6 +38,7 @@ from mftbot.domain.events import CandleClosed
 from mftbot.domain.orders import OrderType
 from mftbot.risk import adapters
 from mftbot.risk.base import OrderIntent, RiskContext, RiskDecision
+from mftbot.risk.base import SignalInfo as SignalInfo
 from mftbot.risk.config import RiskConfig
 from mftbot.risk.kill_switch import KillSwitch
 from mftbot.risk.limits import HaltKind, LossLimits, TradingState
@@ -99,16 +100,6 @@ EXIT_ORDER = ("exit_size", "price_deviation")
 
 
 @dataclass(frozen=True, slots=True)
-class SignalInfo:
-    """What the signal adds to an entry: confidence, timeframe agreement, its own SL/TP."""
-
-    confidence: float = 1.0
-    mtf_agreement: float = 1.0
-    stop_price: float | None = None
-    take_profit: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class _Plan:
     """The protection planned for an approved entry, as distances from the fill price."""
 
@@ -147,6 +138,7 @@ class RuleBasedRiskEngine:
         self.portfolio_rule = PortfolioRiskRule(cfg.portfolio)
         self.monitor = PositionMonitor(cfg.stops, self.state)
         self.sink = sink
+        self._sinks: list[Callable[[RiskRecord], None]] = []
         self._gates: tuple[Rule, ...] = (
             KillSwitchRule(),
             TradingStateRule(),
@@ -170,6 +162,7 @@ class RuleBasedRiskEngine:
         self._records: list[RiskRecord] = []
         self._plans: dict[str, _Plan] = {}
         self._flattening: set[str] = set()
+        self._outbox: list[OrderIntent] = []
         self._seen_changes = 0
         self._last_store_check: int | None = None
         self._known_resets = 0
@@ -180,8 +173,9 @@ class RuleBasedRiskEngine:
     def check(
         self, intent: OrderIntent, context: RiskContext, signal: SignalInfo | None = None
     ) -> RiskDecision:
-        """Approve (possibly smaller) or reject ``intent``; the decision is recorded."""
-        self.poll()
+        """Approve (possibly smaller) or reject ``intent``; the decision is recorded. A flatten
+        the kill switch asks for while checking waits for the next :meth:`poll`."""
+        self._poll()
         if intent.intent is IntentKind.ENTRY and not intent.reduce_only:
             return self._check_entry(intent, context, signal or SignalInfo())
         return self._check_exit(intent, context)
@@ -514,13 +508,19 @@ class RuleBasedRiskEngine:
 
     def poll(self) -> list[OrderIntent]:
         """Look at the kill-switch and state files (at most once per interval of the clock);
-        returns the flatten intents to send when the kill switch is engaged with ``flatten``."""
+        returns the flatten intents to send when the kill switch is engaged with ``flatten``
+        (with those found by a :meth:`check` since the last poll)."""
+        self._poll()
+        out, self._outbox = self._outbox, []
+        return out
+
+    def _poll(self) -> None:
         engaged = self.kill_switch.poll()
         self._poll_store()
         if not (engaged and self.config.kill_switch.flatten):
-            return []
+            return
         now = self.clock.now_ns()
-        out: list[OrderIntent] = []
+        out = self._outbox
         for info in list(self.state.positions.values()):
             if info.symbol in self._flattening or info.qty == 0:
                 continue
@@ -545,7 +545,6 @@ class RuleBasedRiskEngine:
                     trading_state=self.limits.state.value,
                 )
             )
-        return out
 
     def _poll_store(self) -> None:
         if self.store is None:
@@ -659,7 +658,7 @@ class RuleBasedRiskEngine:
 
     def on_equity(self, ts: int, equity: float) -> None:
         """An equity point (each bar close, say): daily loss, drawdown, equity curve."""
-        self.state.on_equity(equity)
+        self.state.on_equity(equity, ts)
         self.limits.on_equity(ts, equity)
         self._sync_changes(ts)
 
@@ -687,6 +686,12 @@ class RuleBasedRiskEngine:
         self._records.append(record)
         if self.sink is not None:
             self.sink(record)
+        for sink in self._sinks:
+            sink(record)
+
+    def add_sink(self, sink: Callable[[RiskRecord], None]) -> None:
+        """Also hand every record from now on to ``sink`` (besides ``sink`` given at start)."""
+        self._sinks.append(sink)
 
     @property
     def records(self) -> tuple[RiskRecord, ...]:

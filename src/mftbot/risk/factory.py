@@ -13,7 +13,7 @@ from typing import Any
 
 from mftbot.core.clock import Clock
 from mftbot.core.config import TradingMode
-from mftbot.risk.base import PassThroughRisk, RiskEngine
+from mftbot.risk.base import PassThroughRisk, RiskEngine, StatefulRiskEngine
 from mftbot.risk.config import RiskConfig
 from mftbot.risk.engine import RuleBasedRiskEngine
 from mftbot.risk.records import RiskAction, RiskRecord
@@ -45,13 +45,15 @@ def build_risk_engine(
 
 def risk_results(engine: RiskEngine) -> dict[str, Any]:
     """The risk section of a run's results: every rejection and resize (rule names and
-    numbers), the exits and flattens risk asked for, state changes, and the counts. Empty
-    lists for an engine that keeps no records (the pass-through)."""
-    if not isinstance(engine, RuleBasedRiskEngine):
+    numbers), the exits and flattens risk asked for, state changes, and the counts (with the
+    final trading state) — for any :class:`StatefulRiskEngine`. Empty lists for an engine
+    that keeps no records (the pass-through)."""
+    if not isinstance(engine, StatefulRiskEngine):
         return {"enabled": False, "rejections": [], "resizes": [], "exits": [], "states": []}
+    records = engine.records
 
     def rows(*actions: RiskAction) -> list[dict[str, Any]]:
-        return [r.to_dict() for r in engine.records if r.action in actions]
+        return [r.to_dict() for r in records if r.action in actions]
 
     return {
         "enabled": True,

@@ -173,6 +173,7 @@ class RiskState:
         self._entries_today = 0
         self._trades: dict[str, deque[TradeRecord]] = {}
         self._equity: deque[float] = deque(maxlen=config.adapters.equity_ma_points)
+        self._equity_ts: int | None = None
         self._corr_cache: dict[tuple[str, ...], tuple[FloatArray, FloatArray]] = {}
 
     # --- market data ------------------------------------------------------------------------
@@ -358,10 +359,15 @@ class RiskState:
         """The strategy's most recent closed trades, oldest first."""
         return tuple(self._trades.get(strategy, ()))
 
-    def on_equity(self, equity: float) -> None:
-        """An equity point (for the equity-curve moving average)."""
+    def on_equity(self, equity: float, ts: int | None = None) -> None:
+        """An equity point (for the equity-curve moving average); a point at the same ``ts``
+        as the last one replaces it (several symbols closing a bar at once)."""
         if not math.isfinite(equity):
             raise RiskError(f"equity must be finite, got {equity}")
+        if ts is not None and ts == self._equity_ts and self._equity:
+            self._equity[-1] = equity
+            return
+        self._equity_ts = ts
         self._equity.append(equity)
 
     def equity_points(self) -> tuple[float, ...]:
