@@ -57,3 +57,25 @@ def test_replay_errors_are_clear(tmp_path: Path) -> None:
     speed = runner.invoke(app, ["replay", "--data", str(tmp_path), "--speed", "fast"])
     assert speed.exit_code == 2
     assert "speed 'fast'" in speed.output
+
+
+def test_replay_synthetic_market() -> None:
+    result = CliRunner().invoke(
+        app, ["replay", "--synthetic", "--minutes", "1", "--speed", "max", "--no-live"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "synthetic market" in result.output
+    for symbol in ("BTC/USDT", "ETH/USDT"):
+        assert symbol in result.output
+    assert "live" in result.output
+    assert "0 bad input line(s)" in result.output
+
+
+def test_replay_falls_back_to_synthetic_without_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mftbot.cli.replay_cmd.find_data_dir", lambda _explicit: None)
+    result = CliRunner().invoke(
+        app, ["replay", "--minutes", "0.5", "--speed", "max", "--no-live", "-s", "SOL/USDT"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "no recorded market data was found" in result.output
+    assert "SOL/USDT" in result.output

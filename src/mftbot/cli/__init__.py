@@ -13,6 +13,7 @@ from mftbot.cli import (
     config_cmd,
     data_cmd,
     db_cmd,
+    demo_cmd,
     ml_cmd,
     replay_cmd,
     risk_cmd,
@@ -52,6 +53,7 @@ app.add_typer(book_cmd.app, name="book")
 app.add_typer(check_cmd.app, name="check")
 app.add_typer(ml_cmd.app, name="ml")
 app.add_typer(risk_cmd.app, name="risk")
+app.registered_commands.extend(demo_cmd.app.registered_commands)
 app.registered_commands.extend(replay_cmd.app.registered_commands)
 app.registered_commands.extend(backtest_cmd.app.registered_commands)
 app.registered_commands.extend(backtest_cmd.analysis_app.registered_commands)

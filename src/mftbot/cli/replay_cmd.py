@@ -2,94 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console, Group
 from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
-from mftbot.core.clock import ns_to_datetime
+from mftbot.cli.views import book_table, replay_header
 from mftbot.core.errors import ConfigError, DataError, DataNotFoundError
 from mftbot.core.paths import find_data_dir
 from mftbot.data.recordings import find_binance_recordings
 from mftbot.data.replay import replay_files
 from mftbot.data.replay_session import Pacer, ReplaySession, parse_speed
+from mftbot.data.synthetic import DEFAULT_START_NS, SyntheticMarket, SyntheticMarketConfig
+from mftbot.domain.events import MarketEvent
+
+SYNTHETIC_SYMBOLS = ("BTC/USDT", "ETH/USDT")
 
 app = typer.Typer(help="Replay recorded market data.")
 
 
-def _fmt_price(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.2f}" if value >= 100 else f"{value:,.6g}"
+def _synthetic_events(
+    symbols: list[str] | None, minutes: float, seed: int
+) -> Iterator[MarketEvent]:
+    market = SyntheticMarket(SyntheticMarketConfig(), symbols or list(SYNTHETIC_SYMBOLS), seed)
+    return market.events(DEFAULT_START_NS, int(minutes * 60e9))
 
 
-def _fmt_opt(value: float | None, pattern: str) -> str:
-    return "—" if value is None else format(value, pattern)
-
-
-def _symbol_table(session: ReplaySession, *, final: bool) -> Table:
-    title = "Replay summary" if final else "Live books"
-    table = Table(title=title, title_justify="left", expand=False)
-    for name, justify in (
-        ("symbol", "left"),
-        ("venue", "left"),
-        ("state", "left"),
-        ("best bid", "right"),
-        ("best ask", "right"),
-        ("spread bps", "right"),
-        ("imb 10", "right"),
-        ("trades", "right"),
-        ("taker buy", "right"),
-        ("taker sell", "right"),
-        ("deltas", "right"),
-        ("resyncs", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    if final:
-        table.add_column("ticker checks", justify="right")
-    for view in session.symbols():
-        sync = view.book.sync
-        book = sync.book
-        bid, ask = book.best_bid, book.best_ask
-        row = [
-            view.symbol,
-            view.venue,
-            sync.state.value,
-            "—" if bid is None else f"{_fmt_price(bid[0])} × {bid[1]:.4g}",
-            "—" if ask is None else f"{_fmt_price(ask[0])} × {ask[1]:.4g}",
-            _fmt_opt(book.spread_bps(), ".3f"),
-            _fmt_opt(book.imbalance(10), "+.3f"),
-            f"{view.tape.trades:,}",
-            f"{view.tape.taker_buy_volume:,.4f}",
-            f"{view.tape.taker_sell_volume:,.4f}",
-            f"{sync.stats.deltas_applied:,}",
-            f"{sync.stats.resync_count:,}",
-        ]
-        if final:
-            checks = view.book.tickers
-            row.append(f"{checks.aligned:,} ok / {checks.mismatched:,} bad")
-        table.add_row(*row)
-    return table
-
-
-def _header(session: ReplaySession, speed_text: str) -> Text:
-    when = "—" if session.first_ts_ns is None else ns_to_datetime(session.last_ts_ns).isoformat()
-    return Text(
-        f"event time {when}   replayed {session.replayed_seconds:,.1f} s   "
-        f"messages {session.events:,}   bad input {session.bad.total:,}   speed {speed_text}",
-        style="bold",
-    )
-
-
-def _resolve_files(data: Path | None, market: str, symbols: list[str] | None) -> list[Path]:
-    data_dir = find_data_dir(data)
-    if data_dir is None:
-        raise DataNotFoundError(
-            "no recorded market data found: pass --data DIR or set MFTBOT_DATA_DIR "
-            "(a recording folder such as ../shared/data)"
-        )
+def _resolve_files(data_dir: Path, market: str, symbols: list[str] | None) -> list[Path]:
     found = find_binance_recordings(data_dir, market)
     if not found:
         raise DataNotFoundError(f"no Binance {market} recordings under {data_dir}")
@@ -123,6 +65,16 @@ def replay(
     live: Annotated[
         bool, typer.Option("--live/--no-live", help="Show the live view while replaying.")
     ] = True,
+    synthetic: Annotated[
+        bool,
+        typer.Option(
+            "--synthetic", help="Replay the built-in synthetic market instead of recordings."
+        ),
+    ] = False,
+    minutes: Annotated[
+        float, typer.Option("--minutes", min=0.1, help="Synthetic market length in minutes.")
+    ] = 10.0,
+    seed: Annotated[int, typer.Option("--seed", help="Synthetic market seed.")] = 7,
     stale_after: Annotated[
         float | None,
         typer.Option("--stale-after", help="Resync a book silent this many seconds."),
@@ -132,38 +84,51 @@ def replay(
 
     Shows, per symbol: best bid/ask, spread in bps, 10-level imbalance, trade count, taker
     buy/sell volume, deltas applied and resyncs; at the end, a summary table including the
-    bookTicker alignment checks.
+    bookTicker alignment checks. Without recordings (or with ``--synthetic``) it replays
+    the built-in seeded synthetic market.
     """
     console = Console()
     if not console.is_terminal:
         console = Console(width=170)
     try:
         pace = parse_speed(speed)
-        files = _resolve_files(data, market, symbols)
+        data_dir = None if synthetic else find_data_dir(data)
+        files = [] if data_dir is None else _resolve_files(data_dir, market, symbols)
     except (ConfigError, DataError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 
-    console.print(
-        f"replaying {len(files)} file(s): " + ", ".join(p.name for p in files), highlight=False
-    )
     session = ReplaySession(
         stale_after_ns=None if stale_after is None else int(stale_after * 1e9),
     )
-    events = replay_files(files, bad=session.bad)
+    events: Iterator[MarketEvent]
+    if files:
+        console.print(
+            f"replaying {len(files)} file(s): " + ", ".join(p.name for p in files),
+            highlight=False,
+        )
+        events = replay_files(files, bad=session.bad)
+    else:
+        reason = "as asked" if synthetic else "no recorded market data was found"
+        console.print(
+            f"replaying {minutes:g} minutes of the synthetic market (seed {seed}; {reason}; "
+            "point --data or MFTBOT_DATA_DIR at recordings to replay real data)",
+            highlight=False,
+        )
+        events = _synthetic_events(symbols, minutes, seed)
     pacer = Pacer(pace)
     if live:
         with Live(console=console, refresh_per_second=8, transient=True) as view:
 
             def redraw(s: ReplaySession) -> None:
-                view.update(Group(_header(s, speed), _symbol_table(s, final=False)))
+                view.update(Group(replay_header(s, speed), book_table(s, final=False)))
 
             session.run(events, pacer=pacer, on_refresh=redraw)
     else:
         session.run(events, pacer=pacer)
 
-    console.print(_header(session, speed))
-    console.print(_symbol_table(session, final=True))
+    console.print(replay_header(session, speed))
+    console.print(book_table(session, final=True))
     rate = session.events / session.wall_seconds if session.wall_seconds > 0 else 0.0
     console.print(
         f"{session.events:,} messages in {session.wall_seconds:,.2f} s wall "
