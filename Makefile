@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-dev lint typecheck bench clean
+.PHONY: demo test install install-dev lint typecheck bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ install: $(VENV)/.runtime
 
 install-dev: $(VENV)/.dev
 
-## The main job on the bundled data: replay real Binance recordings through the order book.
+## The main job: paper trading over the recorded markets (or the synthetic market without them).
 demo: install
 	$(BIN)/mftbot demo
 
@@ -42,6 +42,15 @@ typecheck: install-dev
 
 bench: install-dev
 	$(BIN)/python benchmarks/bench_book.py
+	$(BIN)/python benchmarks/bench_readers.py
+	$(BIN)/python benchmarks/bench_indicators.py
+	$(BIN)/python benchmarks/bench_book_features.py
+	$(BIN)/python benchmarks/bench_features.py
+
+## Backtest engine against backtesting.py and vectorbt (installs them in their own venv).
+bench-peers: install
+	bash benchmarks/setup_peers.sh
+	benchmarks/.venv-peers/bin/python benchmarks/bench_backtest.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
