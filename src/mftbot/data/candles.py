@@ -176,6 +176,13 @@ def apply_row_checks(
     return keep
 
 
+def report_bad_row(source: str, row: int, reason: str, bad: BadInputLog | None) -> None:
+    """Record a bad row in ``bad``, or raise :class:`DataError` naming it when there is none."""
+    if bad is None:
+        raise DataError(f"{source}: row {row}: {reason}")
+    bad.record(source, row, reason)
+
+
 def iso(ts_ns: int) -> str:
     """An ns timestamp as ISO-8601 UTC text (for messages)."""
     return pd.Timestamp(ts_ns, unit="ns", tz="UTC").isoformat()
@@ -264,9 +271,7 @@ def _load_json_rows(path: Path, rows: list[Any], bad: BadInputLog | None) -> _Ra
         problem = _json_row_problem(row)
         if problem is not None:
             message = f"malformed row: expected [open_time_ms, o, h, l, c, v], {problem}"
-            if bad is None:
-                raise DataError(f"{source}: row {pos}: {message}")
-            bad.record(source, pos, message)
+            report_bad_row(source, pos, message, bad)
             continue
         times.append(int(row[0]) * 1_000_000)
         values.append([float(v) if v is not None else np.nan for v in row[1:]])

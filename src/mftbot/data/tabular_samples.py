@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +155,13 @@ def _report(source: str, line: int, reason: str, bad: BadInputLog | None) -> Non
     bad.record(source, line, reason)
 
 
+def _require(source: str, present: Sequence[str], needed: Sequence[str]) -> None:
+    """Raise :class:`DataError` naming the ``needed`` columns absent from ``present``."""
+    missing = [c for c in needed if c not in present]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
+
+
 def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """``(line number, row)`` pairs of a CSV with a header that has ``required`` columns."""
     try:
@@ -163,10 +170,7 @@ def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict
         raise DataError(f"{path}: cannot read: {exc}") from exc
     with handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
+        _require(str(path), reader.fieldnames or [], required)
         for row in reader:
             if None in row or any(v is None for v in row.values()):
                 raise DataError(f"{path}: line {reader.line_num}: wrong number of fields")
@@ -191,6 +195,29 @@ class _Group:
     error_line: int = 0
     ids: tuple[str, int, int, int] = ("set", 0, 0, -1)
     """Binance depth: update type, first and last update id, previous update id."""
+
+    def add_level(
+        self,
+        line: int,
+        price: str,
+        size: str,
+        side: str,
+        sides: tuple[str, str],
+        *,
+        allow_zero: bool,
+    ) -> None:
+        """Add one row's level to the bids or asks (``sides``: the bid and the ask code);
+        a bad row marks the whole group bad."""
+        try:
+            level = _level(price, size, allow_zero=allow_zero)
+            if side == sides[0]:
+                self.bids.append(level)
+            elif side == sides[1]:
+                self.asks.append(level)
+            else:
+                raise _BadRowError(f"bad side: {side!r}")
+        except _BadRowError as exc:
+            self.error, self.error_line = str(exc), line
 
 
 # --------------------------------------------------------------------------- Nautilus Binance
@@ -249,28 +276,23 @@ def read_binance_depth_csv(
                 group.error, group.error_line = str(exc), line
         if group.error is not None:
             continue
-        try:
-            level = _level(row["price"], row["qty"], allow_zero=row["update_type"] == "set")
-            side = row["side"]
-            if side == "b":
-                group.bids.append(level)
-            elif side == "a":
-                group.asks.append(level)
-            else:
-                raise _BadRowError(f"bad side: {side!r}")
-        except _BadRowError as exc:
-            group.error, group.error_line = str(exc), line
+        allow_zero = row["update_type"] == "set"
+        group.add_level(
+            line, row["price"], row["qty"], row["side"], ("b", "a"), allow_zero=allow_zero
+        )
     if group is not None:
         event = flush(group)
         if event is not None:
             yield event
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _read_parquet(path: Path, needed: Sequence[str]) -> pa.Table:
     try:
-        return pq.read_table(path)
+        table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataError(f"{path}: not a readable parquet file: {exc}") from exc
+    _require(str(path), table.column_names, needed)
+    return table
 
 
 def _symbol_from_name(path: Path, venue: str) -> str:
@@ -290,11 +312,7 @@ def read_nautilus_trades(
     """
     path = Path(path)
     source = str(path)
-    table = _read_parquet(path)
-    needed = ("timestamp", "trade_id", "price", "quantity", "buyer_maker")
-    missing = [c for c in needed if c not in table.column_names]
-    if missing:
-        raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
+    table = _read_parquet(path, ("timestamp", "trade_id", "price", "quantity", "buyer_maker"))
     sym = symbol or _symbol_from_name(path, venue)
     ts = timestamps_ns(table.column("timestamp"), source, "timestamp")
     price = float_column(table, "price", source)
@@ -325,11 +343,7 @@ def read_nautilus_quotes(
     """Nautilus Binance quotes parquet → :class:`QuoteTick` (symbol from its column)."""
     path = Path(path)
     source = str(path)
-    table = _read_parquet(path)
-    needed = ("timestamp", "symbol", "ask_size", "ask", "bid_size", "bid")
-    missing = [c for c in needed if c not in table.column_names]
-    if missing:
-        raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
+    table = _read_parquet(path, ("timestamp", "symbol", "ask_size", "ask", "bid_size", "bid"))
     ts = timestamps_ns(table.column("timestamp"), source, "timestamp")
     symbols = [str(s) for s in table.column("symbol").to_pylist()]
     bid, ask = float_column(table, "bid", source), float_column(table, "ask", source)
@@ -456,17 +470,10 @@ def read_tardis_incremental_book(
                 group.error, group.error_line, head = str(exc), line, None
         if group.error is not None:
             continue
-        try:
-            level = _level(row["price"], row["amount"], allow_zero=flag == "false")
-            side = row["side"]
-            if side == "bid":
-                group.bids.append(level)
-            elif side == "ask":
-                group.asks.append(level)
-            else:
-                raise _BadRowError(f"bad side: {side!r}")
-        except _BadRowError as exc:
-            group.error, group.error_line = str(exc), line
+        allow_zero = flag == "false"
+        group.add_level(
+            line, row["price"], row["amount"], row["side"], ("bid", "ask"), allow_zero=allow_zero
+        )
     if group is not None:
         event = flush(group, head, number)
         if event is not None:

@@ -49,6 +49,7 @@ from mftbot.data.candles import (
     iso,
     load_json,
     read_arrow_file,
+    report_bad_row,
 )
 from mftbot.data.quality import BadInputLog
 from mftbot.domain.enums import Side
@@ -158,9 +159,7 @@ def _from_rows(
     for pos, row in rows:
         if not isinstance(row, list) or len(row) != 7:
             message = f"malformed row: expected {expected}, got {json.dumps(row)[:80]}"
-            if bad is None:
-                raise DataError(f"{source}: row {pos}: {message}")
-            bad.record(source, pos, message)
+            report_bad_row(source, pos, message, bad)
             continue
         ts.append(_number(row[0]))
         ids.append(_clean_id(row[1]))
@@ -381,9 +380,7 @@ def trades_to_events(
     for row, (t, r, p, a, s, i) in enumerate(rows):
         if s not in ("buy", "sell"):
             reason = f"no aggressor side: trade at {iso(t)} has side {s!r}; TradeTick needs one"
-            if bad is None:
-                raise DataError(f"{venue}:{symbol}: row {row}: {reason}")
-            bad.record(f"{venue}:{symbol}", row, reason)
+            report_bad_row(f"{venue}:{symbol}", row, reason, bad)
             continue
         trade_id = "" if i is None or (isinstance(i, float) and i != i) else str(i)
         yield TradeTick(venue, symbol, t, r, p, a, Side(s), trade_id)

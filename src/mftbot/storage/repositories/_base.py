@@ -38,6 +38,11 @@ class Repository:
         return self._now() if value is None else ensure_utc(value, field)
 
 
+def given(**filters: object) -> dict[str, object]:
+    """The ``filters`` that are not ``None``: optional equality filters for ``filter_by``."""
+    return {name: value for name, value in filters.items() if value is not None}
+
+
 def member(enum: type[E], value: E | str, field: str) -> E:
     """``value`` as a member of ``enum``; anything else is a :class:`StorageError`."""
     try:

@@ -28,6 +28,7 @@ from mftbot.storage.errors import DuplicateClientOrderIdError, DuplicateFillErro
 from mftbot.storage.models import FillRecord, OrderEventRecord, OrderRecord
 from mftbot.storage.repositories._base import (
     Repository,
+    given,
     json_document,
     member,
     optional_positive,
@@ -126,13 +127,11 @@ class OrderRepository(Repository):
         self, *, bot_id: str | None = None, venue: str | None = None, symbol: str | None = None
     ) -> list[OrderRecord]:
         """Orders still live or unresolved (what recovery reconciles), oldest first."""
-        query = select(OrderRecord).where(OrderRecord.status.not_in(TERMINAL_ORDER_STATUSES))
-        if bot_id is not None:
-            query = query.where(OrderRecord.bot_id == bot_id)
-        if venue is not None:
-            query = query.where(OrderRecord.venue == venue)
-        if symbol is not None:
-            query = query.where(OrderRecord.symbol == symbol)
+        query = (
+            select(OrderRecord)
+            .where(OrderRecord.status.not_in(TERMINAL_ORDER_STATUSES))
+            .filter_by(**given(bot_id=bot_id, venue=venue, symbol=symbol))
+        )
         return list(self.session.scalars(query.order_by(OrderRecord.created_at, OrderRecord.id)))
 
     def update_status(

@@ -12,6 +12,7 @@ from mftbot.storage.enums import POSITION_TRANSITIONS, PositionSide, PositionSta
 from mftbot.storage.models import PositionRecord
 from mftbot.storage.repositories._base import (
     Repository,
+    given,
     member,
     non_negative,
     optional_positive,
@@ -66,13 +67,11 @@ class PositionRepository(Repository):
         self, *, bot_id: str | None = None, venue: str | None = None, symbol: str | None = None
     ) -> list[PositionRecord]:
         """Positions not yet ``CLOSED``, oldest first."""
-        query = select(PositionRecord).where(PositionRecord.status != PositionStatus.CLOSED)
-        if bot_id is not None:
-            query = query.where(PositionRecord.bot_id == bot_id)
-        if venue is not None:
-            query = query.where(PositionRecord.venue == venue)
-        if symbol is not None:
-            query = query.where(PositionRecord.symbol == symbol)
+        query = (
+            select(PositionRecord)
+            .where(PositionRecord.status != PositionStatus.CLOSED)
+            .filter_by(**given(bot_id=bot_id, venue=venue, symbol=symbol))
+        )
         order = (PositionRecord.opened_at, PositionRecord.id)
         return list(self.session.scalars(query.order_by(*order)))
 
