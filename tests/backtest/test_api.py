@@ -184,3 +184,30 @@ def test_not_a_frame_or_empty() -> None:
         backtest("sma_cross", [1, 2, 3])  # type: ignore[arg-type]
     with pytest.raises(BacktestError, match="empty"):
         backtest("sma_cross", frame(RISING).iloc[:0], timeframe="1h")
+
+
+def test_slippage_presets_cost_in_order_on_real_candles(data_dir: Path) -> None:
+    """Same signals, same trades; each harsher preset fills worse, and "none" is unchanged."""
+    candles = read_candles(data_dir / "candles_paparocketeer" / "BTC_USDT-1m.feather")
+    candles = candles.iloc[20_000:23_000]
+    plain = backtest("sma_cross", candles, mode="step")
+    none = backtest("sma_cross", candles, mode="fast", slippage="none")
+    assert none.mode == "fast"
+    assert none.notes == ()
+    pd.testing.assert_frame_equal(none.trades, plain.trades)
+    assert none.final_equity == plain.final_equity
+    results = {
+        p: backtest("sma_cross", candles, mode="fast", slippage=p)
+        for p in ("optimistic", "realistic", "conservative")
+    }
+    equities = [none.final_equity] + [r.final_equity for r in results.values()]
+    assert equities == sorted(equities, reverse=True)
+    assert len(set(equities)) == 4
+    for r in results.values():
+        assert r.mode == "step"
+        assert any("slippage preset" in n for n in r.notes)
+        assert len(r.trades) == len(none.trades) > 10
+        pd.testing.assert_series_equal(r.trades["entry_time"], none.trades["entry_time"])
+        assert (r.trades["entry_price"] > none.trades["entry_price"]).all()
+    with pytest.raises(BacktestError, match="slippage must be one of"):
+        backtest("sma_cross", candles, slippage="awful")

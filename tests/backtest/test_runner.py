@@ -1,4 +1,5 @@
-"""Config-driven runs on real candles: results, Parquet, report and the ledger database."""
+"""Config-driven runs on real candles: results, Parquet, report, the ledger database, and the
+risk engine and slippage preset every config run applies."""
 
 from __future__ import annotations
 
@@ -72,9 +73,13 @@ def test_each_run_is_the_quick_backtest_with_its_share_of_cash(
         params = {"fast": 5} if r.key.strategy == "q" else None
         direct = backtest(
             "sma_cross", candles, cash=r.cash, params=params, symbol=r.key.symbol,
+            risk=run.config.risk_config(),
         )  # fmt: skip
         pd.testing.assert_frame_equal(r.result.trades, direct.trades)
         assert r.result.final_equity == direct.final_equity
+        assert r.result.mode == "step"  # the risk engine runs the event loop
+        assert r.result.risk_enabled
+        assert r.result.risk == direct.risk
 
 
 def test_portfolio_equity_and_metrics_add_up(run: ConfigRunResult) -> None:
@@ -148,7 +153,7 @@ def test_the_ledger_holds_every_order_fill_signal_and_snapshot(run: ConfigRunRes
             order = by_coid[row.client_order_id]
             assert order.symbol == row.symbol
             assert order.strategy == row.strategy
-            assert order.filled_qty == Decimal(repr(row.qty))
+            assert float(order.filled_qty) == pytest.approx(row.qty, rel=1e-15, abs=1e-18)
             assert order.avg_fill_price == Decimal(repr(row.price))
             assert order.created_at == row.signal_time.to_pydatetime()
         fill_times = sorted(f.ts for f in fills)
@@ -157,11 +162,18 @@ def test_the_ledger_holds_every_order_fill_signal_and_snapshot(run: ConfigRunRes
         assert snapshots == len(run.equity)
         signals = list(session.scalars(select(SignalRecord)))
         taken = [s for s in signals if s.decision == "taken"]
-        assert len(taken) == len(run.fills)
-        audit = list(session.scalars(select(AuditEntry)))
+        risk_exits = sum(len(r.result.risk["exits"]) for r in run.runs)  # stops, targets
+        assert risk_exits > 0
+        # every strategy order is a taken signal; a risk exit may share its bar with one
+        assert len(run.fills) - risk_exits <= len(taken) <= len(run.fills)
+        audit = list(session.scalars(select(AuditEntry).where(AuditEntry.actor != "risk")))
         assert [(a.entity_type, a.entity_id) for a in audit] == [("backtest_run", "r1")]
         assert audit[0].details["rows"]["orders"] == len(run.fills)
         assert audit[0].details["ledger_bot_id"] == "bt-r1"
+        risk = session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.actor == "risk")
+        )
+        assert risk == sum(len(r.result.risk_records) for r in run.runs) > 0
 
 
 def test_snapshots_at_an_interval_and_a_second_run_in_one_database(
@@ -225,12 +237,82 @@ def test_errors(data_dir: Path, tmp_path: Path) -> None:
         load_config_candles(finer, data_dir=data_dir)
 
 
-def test_step_mode_gives_the_same_fills(data_dir: Path, tmp_path: Path) -> None:
+def test_a_fast_config_runs_step_with_its_risk_engine(data_dir: Path, tmp_path: Path) -> None:
     outputs = {"dir": str(tmp_path / "o"), "database": False, "parquet": False, "report": False}
     cfg = _config(tmp_path, data_dir, timeframes=["15m"], output=outputs)
     candles, _ = load_config_candles(cfg)
     fast = run_config(cfg, run_id="f", candles=candles)
     step = run_config(cfg.model_copy(update={"mode": "step"}), run_id="f", candles=candles)
     assert len(fast.fills) > 0
+    assert all(r.result.mode == "step" and r.result.notes for r in fast.runs)
     pd.testing.assert_frame_equal(fast.fills, step.fills)
     pd.testing.assert_frame_equal(fast.equity, step.equity)
+    pd.testing.assert_frame_equal(fast.risk, step.risk)
+
+
+def test_risk_decisions_in_results_and_audit_log(data_dir: Path, tmp_path: Path) -> None:
+    """Two entries a day: every later entry signal of a day is rejected by ``daily_trades``
+    and the decisions reach the report, Parquet, metrics.json and the audit table."""
+    risk = {"risk_per_trade": 0.004, "checks": {"max_daily_trades": 2}}
+    cfg = _config(tmp_path, data_dir, strategies=["sma_cross"], timeframes=["5m"], risk=risk)
+    assert cfg.risk_config().checks.max_daily_trades == 2
+    assert cfg.risk_config().sizing.risk_per_trade == 0.004
+    result = run_config(cfg, run_id="k")
+    table = result.risk
+    for run in result.runs:
+        direct = backtest(
+            "sma_cross", run.candles, cash=run.cash, symbol=run.key.symbol, risk=cfg.risk_config()
+        )
+        mine = table[table["run"] == run.key.text].drop(columns="run").reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, direct.risk_frame())
+        entries = int((run.result.fills.side > 0).sum())
+        assert entries == 2  # both approved entries filled, nothing after them
+        rejected = mine[mine["action"] == "rejected"]
+        assert len(rejected) == len(run.result.risk["rejections"]) > 0
+        assert set(rejected["failed_rules"]) == {"daily_trades"}
+        assert rejected["reason"].str.contains("2 entries today, limit 2").all()
+        assert (mine["action"] == "resized").sum() == len(run.result.risk["resizes"])
+    n_rejected = int((table["action"] == "rejected").sum())
+    assert n_rejected == sum(len(r.result.risk["rejections"]) for r in result.runs) > 0
+    assert result.outputs is not None
+    assert result.outputs.risk is not None
+    pd.testing.assert_frame_equal(pd.read_parquet(result.outputs.risk), table)
+    doc = json.loads(result.outputs.metrics.read_text()) if result.outputs.metrics else {}
+    assert doc["risk"]["rejections"] == n_rejected
+    assert doc["risk"]["by_rule"] == {"daily_trades": n_rejected}
+    assert len(doc["risk"]["decisions"]) == len(table)
+    assert result.outputs.report is not None
+    assert 'id="x-risk-decisions"' in result.outputs.report.read_text(encoding="utf-8")
+    records = sum(len(r.result.risk_records) for r in result.runs)
+    assert result.db_rows["risk_decisions"] == records
+    with Database(cfg.database_url) as db, db.session() as session:
+        rows = session.execute(
+            select(AuditEntry.action, func.count())
+            .where(AuditEntry.actor == "risk", AuditEntry.trace_id == "k")
+            .group_by(AuditEntry.action)
+        ).all()
+    by_action = dict(rows)
+    assert by_action["risk.rejected"] == n_rejected
+    assert sum(by_action.values()) == records
+
+
+def test_a_slippage_preset_runs_on_the_simulated_venue(data_dir: Path, tmp_path: Path) -> None:
+    outputs = {"dir": str(tmp_path / "o"), "database": False, "parquet": False, "report": False}
+    base = _config(
+        tmp_path, data_dir, strategies=["sma_cross"], symbols=["BTC/USDT"], timeframes=["5m"],
+        output=outputs,
+    )  # fmt: skip
+    candles, _ = load_config_candles(base)
+    exact = run_config(base, run_id="n", candles=candles)
+    preset = parse_backtest_config({**base.model_dump(mode="json"), "slippage": "realistic"})
+    slipped = run_config(preset, run_id="s", candles=candles)
+    opens = candles[("BTC/USDT", "5m")]["open"]
+    fills = slipped.fills
+    assert len(fills) == len(exact.fills) > 0
+    at_open = opens.loc[pd.DatetimeIndex(fills["time"])].to_numpy()
+    buys = (fills["side"] == "buy").to_numpy()
+    assert (fills["price"].to_numpy()[buys] > at_open[buys]).all()  # buyers pay up
+    assert (fills["price"].to_numpy()[~buys] < at_open[~buys]).all()  # sellers get less
+    exact_opens = opens.loc[pd.DatetimeIndex(exact.fills["time"])].to_numpy()
+    np.testing.assert_array_equal(exact.fills["price"].to_numpy(), exact_opens)
+    assert slipped.equity_curve.iloc[-1] < exact.equity_curve.iloc[-1]

@@ -9,10 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from mftbot.backtest import backtest
+from mftbot.backtest.config import load_backtest_config
 from mftbot.cli.backtest_cmd import analysis_app, app, symbol_from_filename
+from mftbot.core.logging import configure_logging
 from mftbot.data.candles import read_candles
 
 runner = CliRunner()
+configure_logging("WARNING")  # as the root command does: logs to stderr, JSON alone on stdout
 
 
 @pytest.mark.parametrize(("fill", "mode"), [("next_open", "fast"), ("close", "step")])
@@ -107,9 +110,13 @@ def test_config_run_prints_json_and_writes_results(data_dir: Path, tmp_path: Pat
             "2025-06-02":"2025-06-03"
         ],
         symbol="BTC/USDT",
+        risk=load_backtest_config(path).risk_config(),  # a config run always has its risk engine
     )
     assert doc["final_equity"] == expected.final_equity
     assert doc["db_rows"]["orders"] == len(expected.fills)
+    assert doc["db_rows"]["risk_decisions"] == len(expected.risk_records) > 0
+    assert doc["risk"]["resizes"] == len(expected.risk["resizes"])
+    assert doc["risk"]["rejections"] == len(expected.risk["rejections"])
     for key in ("report", "trades", "fills", "equity", "metrics"):
         assert Path(doc["outputs"][key]).is_file()
     table = runner.invoke(

@@ -137,3 +137,31 @@ def test_demo_errors_are_clear(tmp_path: Path) -> None:
     bad_db = invoke("--synthetic", "--db", "mysql://x/y", *out)
     assert bad_db.exit_code == 2
     assert "only sqlite" in bad_db.output
+
+
+@pytest.mark.realdata
+def test_demo_runs_the_configured_risk_engine(data_dir: Path, tmp_path: Path) -> None:
+    """--config: its risk section sizes the entries (paper mode); the summary shows the state
+    and the rejections/resizes, the state file lands in --out."""
+    settings = tmp_path / "paper.yaml"
+    kill = tmp_path / "ks"
+    settings.write_text(
+        f"mode: paper\nrisk:\n  risk_per_trade: 0.002\n  kill_switch_file: {kill}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "demo"
+    args = ("--data", str(data_dir), "--speed", "max", "--no-live")
+    result = invoke(*args, "--out", str(out), "--config", str(settings))
+    assert result.exit_code == 0, result.output
+    match = re.search(r"risk\W+(\d+) rejected, (\d+) resized", result.output)
+    assert match is not None, result.output
+    assert int(match.group(2)) > 0  # 0.2 % risk per trade cuts the equal-split entries
+    assert re.search(r"trading state\W+(normal|reducing|halted)\s", result.output)
+    kill.touch()  # with the kill switch on, every entry is refused
+    again = invoke(*args, "--out", str(out), "--config", str(settings))
+    assert again.exit_code == 0, again.output
+    stopped = re.search(r"risk\W+(\d+) rejected, (\d+) resized", again.output)
+    assert stopped is not None
+    assert int(stopped.group(1)) > 0
+    assert int(stopped.group(2)) == 0
+    assert summary_count(again.output, "fills") == 0

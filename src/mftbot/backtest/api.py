@@ -19,6 +19,12 @@ backtest's ``fee``. The result lists every decision: ``.risk`` (rejections and r
 rule names and numbers, exits, state changes, summary; also in ``to_json()`` under ``"risk"``,
 a key present only when a risk engine ran), ``.risk_frame()`` (a table) and ``.risk_records``.
 ``audit=`` (e.g. ``AuditWriter(AuditLog(session))``) receives every record as it is made.
+
+**Slippage.** ``slippage="none"`` (the default) fills at the bar's open or close exactly (the
+candle venue). A preset (``"optimistic"``, ``"realistic"``, ``"conservative"``) runs on the
+realistic :class:`~mftbot.execution.sim.venue.SimulatedVenue` with that candle slippage model
+(spread, volatility, size/volume impact, gap penalty) and the same flat ``fee``, in step
+mode: ``mode="fast"`` with a preset runs ``"step"`` and says so in ``.notes``.
 """
 
 from __future__ import annotations
@@ -45,7 +51,10 @@ from mftbot.engine.feed import CandleFeed
 from mftbot.engine.portfolio import Portfolio
 from mftbot.engine.results import EquityCurve, FillLog, RoundTrips, round_trips
 from mftbot.execution.sim.candle_venue import CandleFill, CandleSimVenue, split_spot_symbol
-from mftbot.execution.venue import VenueError
+from mftbot.execution.sim.fees import FeeTable
+from mftbot.execution.sim.slippage import SlippagePreset
+from mftbot.execution.sim.venue import SimulatedVenue, SimVenueConfig
+from mftbot.execution.venue import Venue, VenueError
 from mftbot.risk.base import PassThroughRisk
 from mftbot.risk.config import RiskConfig
 from mftbot.risk.factory import RiskArg, build_risk_engine, risk_results
@@ -55,6 +64,9 @@ from mftbot.strategies import Strategy, get_strategy
 OHLCV = ("open", "high", "low", "close", "volume")
 MODES = ("fast", "step")
 FILLS = tuple(m.value for m in CandleFill)
+NO_SLIPPAGE = "none"
+SLIPPAGES = (NO_SLIPPAGE, *(p.value for p in SlippagePreset))
+"""``slippage=`` choices: no slippage (the candle venue), or a candle slippage preset."""
 DEFAULT_SYMBOL = "BASE/QUOTE"
 """Symbol used when none is given (only its quote names the cash currency)."""
 
@@ -87,6 +99,10 @@ RISK_COLUMNS = (
 RISK_STEP_NOTE = (
     "mode 'fast' was asked with a risk engine: ran 'step' (the risk engine is stateful per "
     "event; fast mode has no per-event hooks)"
+)
+SLIPPAGE_STEP_NOTE = (
+    "mode 'fast' was asked with a slippage preset: ran 'step' (the slippage model lives in "
+    "the simulated venue of the event loop)"
 )
 
 
@@ -302,7 +318,7 @@ def _risk_config(risk: RiskArg, fee: float) -> tuple[RiskConfig | None, tuple[st
     return aligned, (f"risk: checks.fee_rate set to the backtest fee {fee:g}",)
 
 
-def _check_args(fee: float, fill: str, mode: str, cash: float) -> None:
+def _check_args(fee: float, fill: str, mode: str, cash: float, slippage: str) -> None:
     if not isinstance(fee, int | float) or not (math.isfinite(fee) and 0.0 <= fee < 1.0):
         raise BacktestError(f"fee must be a fraction in [0, 1), got {fee!r}")
     if fill not in FILLS:
@@ -311,6 +327,21 @@ def _check_args(fee: float, fill: str, mode: str, cash: float) -> None:
         raise BacktestError(f"mode must be one of {list(MODES)}, got {mode!r}")
     if not isinstance(cash, int | float) or not (math.isfinite(cash) and cash > 0):
         raise BacktestError(f"cash must be finite and > 0, got {cash!r}")
+    if slippage not in SLIPPAGES:
+        raise BacktestError(f"slippage must be one of {list(SLIPPAGES)}, got {slippage!r}")
+
+
+def make_venue(quote: str, cash: float, *, fee: float, fill: str, slippage: str) -> Venue:
+    """The step engine's venue: the candle venue without slippage, else the simulated venue
+    with the ``slippage`` preset and ``fee`` as a flat maker/taker rate."""
+    if slippage == NO_SLIPPAGE:
+        return CandleSimVenue({quote: cash}, fee=fee, fill=fill)
+    config = SimVenueConfig(
+        fees=FeeTable.flat(fee),
+        slippage=SlippagePreset(slippage),
+        candle_fill=CandleFill(fill),
+    )
+    return SimulatedVenue({quote: cash}, config)
 
 
 # --------------------------------------------------------------------------- running
@@ -329,6 +360,7 @@ def backtest(
     timeframe: str | None = None,
     risk: RiskArg = None,
     audit: Callable[[RiskRecord], None] | None = None,
+    slippage: str = NO_SLIPPAGE,
 ) -> BacktestResult:
     """Backtest ``strategy`` (a registered name, or an instance) on ``candles``.
 
@@ -338,13 +370,18 @@ def backtest(
     names the cash currency; ``timeframe`` defaults to ``candles.attrs["timeframe"]`` or the
     most common spacing. ``risk``: ``None`` (no risk engine), a :class:`RiskConfig` or a dict
     of it (a run in step mode; see the module doc). ``audit``: receives every risk record.
+    ``slippage``: ``"none"`` or a candle slippage preset (a run in step mode on the simulated
+    venue; see the module doc).
     """
-    _check_args(fee, fill, mode, cash)
+    slippage = str(slippage)
+    _check_args(fee, fill, mode, cash, slippage)
     risk_config, notes = _risk_config(risk, fee)
     if audit is not None and risk_config is None:
         raise BacktestError("audit= records risk decisions: pass risk= as well")
     if risk_config is not None and mode == "fast":
         mode, notes = "step", (RISK_STEP_NOTE, *notes)
+    if slippage != NO_SLIPPAGE and mode == "fast":
+        mode, notes = "step", (*notes, SLIPPAGE_STEP_NOTE)
     arrays = validate_candles(candles)
     tf = _timeframe(candles, arrays.time_ns, timeframe)
     symbol = symbol or DEFAULT_SYMBOL
@@ -368,7 +405,7 @@ def backtest(
     else:
         clock = SimulatedClock()
         engine = Engine(
-            venue=CandleSimVenue({quote: cash}, fee=fee, fill=fill),
+            venue=make_venue(quote, cash, fee=fee, fill=fill, slippage=slippage),
             portfolio=Portfolio({quote: cash}, account_currency=quote),
             strategies=[StrategyBinding(strat, symbol, tf)],
             clock=clock,

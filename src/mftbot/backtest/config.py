@@ -4,14 +4,22 @@
 
 * a **run document** (it has a ``strategies`` list; example ``config/backtest-run.yaml``):
   strategies with parameters, symbols, timeframes, the period, fee, fill rule, engine mode,
-  slippage preset, initial balance, where the candles come from and where results go;
+  slippage preset, initial balance, the risk engine, where the candles come from and where
+  results go;
 * a **core settings document** (``config/backtest.yaml``, the :class:`~mftbot.core.config.Settings`
   schema, ``mode: backtest``): loaded with :func:`~mftbot.core.config.load_settings` (so
   ``MFTBOT_*`` variables apply) and run as ``sma_cross`` on its symbols at
-  ``backtest.timeframe``, with its fee, balance, bot id and database URL.
+  ``backtest.timeframe``, with its fee, balance, bot id, risk settings and database URL.
 
 Every (strategy, symbol, timeframe) combination is one *run*, an independent long-only spot
 account holding an equal share of ``initial_balance``; the portfolio is their sum.
+
+Every run goes through the rule-based risk engine built from the ``risk`` section
+(:meth:`BacktestConfig.risk_config`): the core settings' risk fields (``risk_per_trade``,
+``max_leverage``, ``max_open_positions``, ``daily_loss_limit``, ``max_drawdown``,
+``max_price_deviation``, ``kill_switch_file``) and any :class:`~mftbot.risk.config.RiskConfig`
+section (``checks``, ``sizing``, ``adapters``, ``portfolio``, ``limits``, ``kill_switch``,
+``stops``, ``markets``) as overrides on top of them.
 """
 
 from __future__ import annotations
@@ -25,9 +33,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mftbot.core.config import Settings, TradingMode, format_validation_error, load_settings
+from mftbot.core.config import (
+    RiskSettings,
+    Settings,
+    TradingMode,
+    format_validation_error,
+    load_settings,
+)
 from mftbot.core.errors import ConfigError, DataError
 from mftbot.data.timeframes import parse_timeframe
+from mftbot.risk.config import RiskConfig
 
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,47}$")
 _BOT_ID = r"^[A-Za-z0-9]{1,12}$"
@@ -53,7 +68,8 @@ class DataSource(StrEnum):
 
 
 class SlippageChoice(StrEnum):
-    """Candle slippage preset; only ``none`` runs until ``backtest()`` takes a slippage model."""
+    """Candle slippage preset (``none``: exact bar prices; a preset: the simulated venue's
+    candle slippage model, in step mode)."""
 
     NONE = "none"
     CONSERVATIVE = "conservative"
@@ -180,6 +196,10 @@ class BacktestConfig(_Model):
     fill: Literal["next_open", "close"] = Field("next_open", description="Fill price rule.")
     mode: Literal["fast", "step"] = Field("fast", description="fast or step engine mode.")
     slippage: SlippageChoice = Field(SlippageChoice.NONE, description="Slippage preset.")
+    risk: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Risk engine: core risk settings and/or RiskConfig sections (overrides).",
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
@@ -226,11 +246,10 @@ class BacktestConfig(_Model):
             raise ValueError(f"strategy labels repeat ({keys}): give each entry a label")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValueError(f"end {self.end} is not after start {self.start}")
-        if self.slippage is not SlippageChoice.NONE:
-            raise ValueError(
-                f"slippage preset {self.slippage.value!r} is not available yet: backtest() "
-                "does not take the candle slippage model; use 'none'"
-            )
+        try:
+            self.risk_config()
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         if self.data.source is DataSource.FILES:
             missing = [s for s in self.symbols if s not in self.data.files]
             if missing:
@@ -238,6 +257,11 @@ class BacktestConfig(_Model):
         if self.data.source is DataSource.CATALOG and self.data.catalog_dir is None:
             raise ValueError("data.source is catalog but data.catalog_dir is not set")
         return self
+
+    def risk_config(self) -> RiskConfig:
+        """The risk engine's config: the core risk settings in ``risk``, then its
+        :class:`RiskConfig` sections as overrides (unknown keys are an error)."""
+        return risk_config_of(self.risk)
 
     @property
     def n_runs(self) -> int:
@@ -265,10 +289,30 @@ class BacktestConfig(_Model):
             "timeframes": [bt.timeframe],
             "initial_balance": bt.initial_balance,
             "fee": bt.fee,
+            "risk": settings.risk.model_dump(mode="json"),
             "data": {"data_dir": settings.data.data_dir},
             "output": {"database_url": settings.database.url},
         }
         return parse_backtest_config(document, "settings")
+
+
+def risk_config_of(section: dict[str, Any]) -> RiskConfig:
+    """A run document's ``risk`` section as a :class:`RiskConfig` (see the module doc)."""
+    core_keys = set(RiskSettings.model_fields)
+    section_keys = set(RiskConfig.model_fields)
+    unknown = sorted(set(section) - core_keys - section_keys)
+    if unknown:
+        raise BacktestConfigError(
+            f"risk: unknown keys {unknown}; known: {sorted(core_keys)} (core settings) and "
+            f"{sorted(section_keys)} (risk engine sections)"
+        )
+    core = {k: v for k, v in section.items() if k in core_keys}
+    overrides = {k: v for k, v in section.items() if k in section_keys}
+    try:
+        settings = RiskSettings.model_validate(core)
+    except ValidationError as exc:
+        raise BacktestConfigError(format_validation_error(exc, "risk")) from exc
+    return RiskConfig.from_settings(settings, overrides)
 
 
 def parse_backtest_config(document: dict[str, Any], source: str = "config") -> BacktestConfig:

@@ -1,12 +1,18 @@
 """Config-driven backtests: every strategy × symbol × timeframe of a :class:`BacktestConfig`.
 
 :func:`run_config` loads the candles (:func:`load_config_candles`), runs each combination
-through :func:`mftbot.backtest.backtest` (fast or step mode) as an independent long-only spot
-account holding ``initial_balance / n_runs``, and combines them: the portfolio equity is the
+through :func:`mftbot.backtest.backtest` as an independent long-only spot account holding
+``initial_balance / n_runs``, always with the rule-based risk engine of the config's ``risk``
+section (:meth:`BacktestConfig.risk_config`, ``mode=backtest``: HALTED is not persisted) and
+its slippage preset — both run the step engine (a fast config says so in each run's
+``result.notes``) — and combines them: the portfolio equity is the
 sum of the runs' equity (each carried forward between its own bar closes, and equal to its
 cash before its first close). Then, as the config asks, it writes to
 ``<output.dir>/<name>-<run_id>/``:
 
+* ``risk.parquet``: every rejection and resize of the risk engine (:data:`RISK_TABLE_COLUMNS`:
+  the run, the rule names and their numbers), also a report table and ``risk`` in
+  ``metrics.json`` (counts per action and per failed rule, and the rows);
 * ``trades.parquet`` (one row per round trip, with ``run``, ``strategy``, ``symbol``,
   ``timeframe``), ``fills.parquet`` (with the client order id of each fill's order),
   ``equity.parquet`` (portfolio: equity, cash, notional, realised and unrealised PnL) and
@@ -17,11 +23,13 @@ cash before its first close). Then, as the config asks, it writes to
   FILLED``, created at its signal bar's close, filled at the fill time), its fill, the
   strategy's signals with the decision taken on each, equity snapshots of the portfolio (the
   last point of each ``output.equity_snapshot_every`` interval) and one audit-log entry for the
-  run (entity ``backtest_run``, id ``run_id``). Orders carry the bot id
+  run (entity ``backtest_run``, id ``run_id``) plus one per risk decision (actor ``risk``, as
+  :func:`mftbot.risk.audit.write_record` writes it; ``trace_id`` is the run id). Orders carry
+  the bot id
   ``<bot_id>-<run_id>``, so every run's orders can be told apart.
 
-Both engine modes give the same fills (the parity tests prove it), so the orders are derived
-from the fills the same way for both.
+Each fill is one market order (entries, exits and the risk engine's stop exits alike), so the
+orders are derived from the fills.
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from mftbot.backtest.api import BacktestResult, backtest, validate_candles
+from mftbot.backtest.api import RISK_COLUMNS, BacktestResult, backtest, validate_candles
 from mftbot.backtest.config import BacktestConfig, DataSource
 from mftbot.backtest.metrics import Metrics, breakdown, compute_metrics
 from mftbot.backtest.report import write_report
@@ -56,6 +64,8 @@ from mftbot.data.resample import resample_candles
 from mftbot.data.synthetic import DEFAULT_START_NS, SyntheticMarket, SyntheticMarketConfig
 from mftbot.data.timeframes import is_multiple, parse_timeframe
 from mftbot.domain.enums import Side
+from mftbot.risk.audit import write_record
+from mftbot.risk.records import RiskAction
 from mftbot.storage import (
     AuditLog,
     Database,
@@ -79,6 +89,10 @@ _FLAG_DIRECTIONS = (
     (ENTRY_SHORT, "entry_short", SignalDirection.SHORT),
     (EXIT_SHORT, "exit_short", SignalDirection.FLAT),
 )
+
+
+RISK_TABLE_COLUMNS = ("run", *RISK_COLUMNS)
+"""Columns of :attr:`ConfigRunResult.risk`."""
 
 
 class RunnerError(MftbotError):
@@ -128,6 +142,7 @@ class RunOutputs:
     fills: Path | None = None
     equity: Path | None = None
     equity_runs: Path | None = None
+    risk: Path | None = None
     database_url: str | None = None
 
 
@@ -147,6 +162,8 @@ class ConfigRunResult:
     metrics: Metrics
     run_table: pd.DataFrame = field(repr=False)
     breakdowns: dict[str, pd.DataFrame] = field(repr=False)
+    risk: pd.DataFrame = field(repr=False)
+    """Every rejection and resize of the runs' risk engines (:data:`RISK_TABLE_COLUMNS`)."""
     outputs: RunOutputs | None = None
     db_rows: dict[str, int] = field(default_factory=dict)
 
@@ -177,8 +194,31 @@ class ConfigRunResult:
             "final_equity": float(self.equity_curve.iloc[-1]),
             "metrics": {k: _json_value(v) for k, v in self.metrics.items()},
             "runs": runs,
+            "risk": self.risk_summary(),
             "outputs": outputs,
             "db_rows": dict(self.db_rows),
+        }
+
+    def risk_summary(self) -> dict[str, Any]:
+        """Counts of the risk decisions (per action, per failed rule, final trading state per
+        run) and the rejection and resize rows, JSON-ready."""
+        frame = self.risk
+        by_rule: dict[str, int] = {}
+        for rules in frame["failed_rules"].tolist():
+            for rule in filter(None, str(rules).split(",")):
+                by_rule[rule] = by_rule.get(rule, 0) + 1
+        rows = frame.assign(time=frame["time"].map(lambda t: t.isoformat()))
+        return {
+            "rejections": int((frame["action"] == RiskAction.REJECTED.value).sum()),
+            "resizes": int((frame["action"] == RiskAction.RESIZED.value).sum()),
+            "by_rule": dict(sorted(by_rule.items())),
+            "trading_state": {
+                r.key.text: r.result.risk["summary"]["trading_state"] for r in self.runs
+            },
+            "decisions": [
+                {k: _json_value(v) for k, v in row.items()}
+                for row in rows.to_dict(orient="records")
+            ],
         }
 
 
@@ -491,10 +531,13 @@ def _run_table(runs: list[Run]) -> pd.DataFrame:
             "cash": run.cash,
         }
         row.update({c: run.result.metrics.get(c) for c in _RUN_COLUMNS})
+        row["risk_rejections"] = len(run.result.risk["rejections"])
+        row["risk_resizes"] = len(run.result.risk["resizes"])
         rows.append(row)
     frame = pd.DataFrame(rows).set_index("run")
     numeric = [c for c in frame.columns if c not in ("strategy", "symbol", "timeframe")]
-    return frame.astype({c: "float64" for c in numeric if c not in ("bars", "trades")})
+    counts = ("bars", "trades", "risk_rejections", "risk_resizes")
+    return frame.astype({c: "float64" for c in numeric if c not in counts})
 
 
 @contextmanager
@@ -530,6 +573,7 @@ def run_config(
         series, source = dict(candles), "given candles"
     combos = _runs_of(config)
     cash = config.initial_balance / len(combos)
+    risk = config.risk_config()
     runs: list[Run] = []
     with _progress(console) as progress:
         task = progress.add_task("backtest", total=len(combos))
@@ -548,6 +592,8 @@ def run_config(
                 params=params,
                 symbol=key.symbol,
                 timeframe=key.timeframe,
+                risk=risk,
+                slippage=str(config.slippage),
             )
             runs.append(_make_run(key, result, frame, cash))
             progress.advance(task)
@@ -568,7 +614,19 @@ def _assemble(config: BacktestConfig, run_id: str, source: str, runs: list[Run])
         metrics=compute_metrics(trades, equity["equity"], initial_cash=config.initial_balance),
         run_table=_run_table(runs),
         breakdowns={by: breakdown(trades, by) for by in ("strategy", "symbol", "timeframe")},
+        risk=_risk_table(runs),
     )
+
+
+def _risk_table(runs: list[Run]) -> pd.DataFrame:
+    """The runs' rejections and resizes, oldest first, with the run's name."""
+    parts = [run.result.risk_frame().assign(run=run.key.text) for run in runs]
+    table = pd.concat(parts, ignore_index=True)[list(RISK_TABLE_COLUMNS)]
+    for column in ("run", "action", "strategy", "symbol", "intent", "side"):
+        table[column] = table[column].astype("str")
+    for column in ("failed_rules", "binding", "trading_state", "reason"):
+        table[column] = table[column].astype("str")
+    return table.sort_values(["time", "run"], kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -622,6 +680,7 @@ def write_parquet(result: ConfigRunResult, folder: Path) -> dict[str, Path]:
         "fills": result.fills,
         "equity": result.equity.reset_index(),
         "equity_runs": runs_equity,
+        "risk": result.risk,
     }
     paths = {}
     for name, frame in frames.items():
@@ -650,7 +709,7 @@ def write_config_report(result: ConfigRunResult, path: Path) -> Path:
         candles=finest,
         metrics=result.metrics,
         title=title,
-        extra_tables={"Runs": result.run_table},
+        extra_tables={"Runs": result.run_table, "Risk decisions": result.risk},
         initial_cash=config.initial_balance,
     )
 
@@ -699,8 +758,15 @@ def persist(
             if progress is not None and task is not None:
                 progress.advance(task)
         counts["equity_snapshots"] = len(snapshots)
-        counts["audit_log"] = 1
-        AuditLog(session, WallClock()).append(
+        audit = AuditLog(session, WallClock())
+        decisions = 0
+        for run in result.runs:
+            for record in run.result.risk_records:
+                write_record(audit, record, trace_id=result.run_id)
+                decisions += 1
+        counts["risk_decisions"] = decisions
+        counts["audit_log"] = 1 + decisions
+        audit.append(
             "backtest_run",
             actor="mftbot.backtest",
             entity_type="backtest_run",

@@ -9,6 +9,12 @@ files (candles, signals, orders, fills, trades, equity) and a summary.
 
 The strategy is ``sma_cross`` with :data:`DEMO_PARAMS` on ``--timeframe`` candles built from
 the trades (default 5 s: the ten recorded minutes give 130 bars per symbol).
+
+Every order passes the rule-based risk engine built from the settings' ``risk:`` section
+(``--config FILE``, else :func:`~mftbot.core.config.load_settings`'s defaults and
+``MFTBOT_*`` variables) in paper mode: its kill switch (``risk.kill_switch_file``) is watched
+on a 750 ms timer, and HALTED is persisted to ``OUT/risk_state.json`` (started afresh). The
+summary shows the final trading state and the count of rejections and resizes.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ from mftbot.core.paths import find_data_dir
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mftbot.core.clock import SimulatedClock
     from mftbot.domain.events import MarketEvent
     from mftbot.engine.paper import PaperResult, PaperSession
     from mftbot.execution.sql_ledger import SqlLedger
     from mftbot.execution.venue import Venue
+    from mftbot.risk.base import RiskEngine
 
 app = typer.Typer(help="Paper-trading demo.")
 
@@ -84,6 +92,20 @@ def _make_venue(choice: VenueChoice, cash: float, quote: str) -> Venue:
     from mftbot.execution.sim import CandleSimVenue
 
     return CandleSimVenue({quote: cash}, fee=0.001)
+
+
+def _risk_engine(config: Path | None, out: Path, clock: SimulatedClock) -> RiskEngine:
+    """The paper-mode risk engine of the settings (``config`` or the defaults), persisting its
+    trading state to ``out/risk_state.json`` (a previous demo's file is removed)."""
+    from mftbot.core.config import TradingMode, load_settings
+    from mftbot.risk.config import RiskConfig
+    from mftbot.risk.factory import build_risk_engine
+
+    settings = load_settings(config) if config is not None else load_settings()
+    state_file = out / "risk_state.json"
+    state_file.unlink(missing_ok=True)
+    risk = RiskConfig.from_settings(settings.risk, {"limits": {"state_file": state_file}})
+    return build_risk_engine(risk, clock=clock, mode=TradingMode.PAPER)
 
 
 def _default_db(out: Path) -> str:
@@ -137,6 +159,10 @@ def demo(
     live: Annotated[
         bool, typer.Option("--live/--no-live", help="Show the live view while trading.")
     ] = True,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="Settings file whose risk: section the risk engine uses."),
+    ] = None,
 ) -> None:
     """Paper-trade sma_cross on BTC/USDT and ETH/USDT over the recorded (or synthetic)
     market with a live view; write the ledger, Parquet files and an HTML report."""
@@ -167,6 +193,7 @@ def demo(
         database = Database(url)
         database.upgrade()
         clock = SimulatedClock()
+        risk = _risk_engine(config_file, out, clock)
         ledger = SqlLedger(database, clock=clock)
         if ledger.entries(bot_id=DEMO_BOT_ID):
             raise ConfigError(
@@ -182,6 +209,7 @@ def demo(
         venue=_make_venue(venue, cash, config.quote),
         ledger=ledger,
         journal=ledger,
+        risk=risk,
         clock=clock,
     )
     events: Iterator[MarketEvent]
@@ -423,7 +451,11 @@ def _print_summary(
             + ")",
         ),
         ("fills", f"{len(engine.fills):,}"),
-        ("rejected by risk", f"{len(engine.rejected):,}"),
+        ("trading state", engine.trading_state or "n/a"),
+        (
+            "risk",
+            f"{len(engine.risk['rejections']):,} rejected, {len(engine.risk['resizes']):,} resized",
+        ),
         (
             "positions",
             ", ".join(f"{s} {p.qty:.6g}" for s, p in open_positions.items()) or "all flat",

@@ -11,10 +11,11 @@
   symbol, or when any trade is ``PaperConfig.grace_ns`` past its end (so the symbols' candles reach
   the engine in time order); the last, unfinished bucket never closes;
 * one strategy instance per symbol, sized by :class:`EqualSplitSizer`, checked by the given
-  risk engine (pass-through by default; a stateful one is kept informed by the engine, whose
-  timer runs every :data:`TIMER_NS` of event time); every signal (a bar whose flags fire) is
-  noted with what came of it, every equity change at a bar close too, and both go to an
-  optional :class:`SessionJournal` (the SQL ledger);
+  risk engine (pass-through by default; a stateful one — ``mftbot demo`` builds it with
+  ``mode=paper`` — is kept informed by the engine, whose timer ticks every :data:`TIMER_NS`
+  of event time, quiet stretches included, so a kill-switch file is seen within one second);
+  every signal (a bar whose flags fire) is noted with what came of it, every equity change
+  at a bar close too, and both go to an optional :class:`SessionJournal` (the SQL ledger);
 * the clock is a :class:`SimulatedClock` moved by the events (a replay is paced, but its times
   are the recording's), so a session is deterministic: the same stream gives the same orders.
 
@@ -56,6 +57,8 @@ DEFAULT_GRACE_NS = 1_000_000_000
 """How far past a bucket's end a trade of any symbol closes it (cross-symbol clock skew)."""
 TIMER_NS = 750_000_000
 """The engine's timer runs at most this often on the event clock (the risk kill switch)."""
+MAX_CATCH_UP = 4_800
+"""Timer ticks replayed over a quiet stretch at most (one hour); beyond, the grid restarts."""
 ACTIVITY_LEN = 12
 """Recent signals, orders and fills kept for a view."""
 
@@ -322,8 +325,7 @@ class PaperSession:
     def on_event(self, event: MarketEvent) -> None:
         """Feed one market event to the timer, the candle builder and the engine."""
         if event.ts_recv >= self._next_timer:
-            self.engine.on_timer(event.ts_recv)
-            self._next_timer = event.ts_recv + TIMER_NS
+            self._timers_until(event.ts_recv)
         kind = type(event)
         if kind is CandleClosed:
             self.source_candles_skipped += 1
@@ -341,6 +343,18 @@ class PaperSession:
                 self._on_candle(candle)
         self.engine.on_event(event)
         self._note_orders()
+
+    def _timers_until(self, now: int) -> None:
+        """Timer ticks every :data:`TIMER_NS` of event time up to ``now`` (a quiet stretch
+        gets its ticks too, at most :data:`MAX_CATCH_UP` of them; the first event starts the
+        grid)."""
+        tick = self._next_timer
+        if tick == 0 or now - tick > MAX_CATCH_UP * TIMER_NS:
+            tick = now
+        while tick <= now:
+            self.engine.on_timer(tick)
+            tick += TIMER_NS
+        self._next_timer = tick
 
     def _on_candle(self, candle: CandleClosed) -> None:
         symbol = candle.symbol
