@@ -225,9 +225,13 @@ def _drawdown_stats(v: FloatArray, t_ns: IntArray) -> Metrics:
     real = np.append(bars[:-1] >= 2, bars[-1] >= 1)  # at least one point under water
     seconds = np.where(real, (t_ns[ends] - t_ns[starts]) / 1e9, -1.0)
     longest = int(np.lexsort((bars, seconds))[-1])
+    tmp = np.divide(v, peak)  # one scratch array, reused (same operations, fewer temporaries)
+    max_dd = float(np.max(np.subtract(1.0, tmp, out=tmp)))
+    max_dd_money = float(np.max(np.subtract(peak, v, out=tmp)))
+    del tmp
     return {
-        "max_drawdown": float(np.max(1.0 - v / peak)),
-        "max_drawdown_money": float(np.max(peak - v)),
+        "max_drawdown": max_dd,
+        "max_drawdown_money": max_dd_money,
         "max_drawdown_duration_s": float(seconds[longest]) if real[longest] else 0.0,
         "max_drawdown_duration_bars": int(bars[longest]) if real[longest] else 0,
     }
@@ -238,14 +242,18 @@ def _ratio(num: float, den: float) -> float | None:
 
 
 def _return_stats(v: FloatArray, periods: float | None, risk_free: float) -> Metrics:
-    r = v[1:] / v[:-1] - 1.0
+    r = np.divide(v[1:], v[:-1])
+    r -= 1.0
     out: Metrics = {"sharpe": None, "sortino": None, "volatility": None}
     if len(r) < 2 or periods is None:
         return out
     excess = r - ((1.0 + risk_free) ** (1.0 / periods) - 1.0)
     mean = float(excess.mean())
     scale = math.sqrt(periods)
-    downside = math.sqrt(float(np.sum(np.minimum(excess, 0.0) ** 2)) / (len(r) - 1))
+    down = np.minimum(excess, 0.0)
+    down **= 2
+    downside = math.sqrt(float(np.sum(down)) / (len(r) - 1))
+    del down
     sharpe, sortino = _ratio(mean, float(excess.std(ddof=1))), _ratio(mean, downside)
     out["sharpe"] = None if sharpe is None else sharpe * scale
     out["sortino"] = None if sortino is None else sortino * scale

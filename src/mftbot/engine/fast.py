@@ -141,7 +141,8 @@ def run_fast(
     fill: CandleFill | str,
     cash: float,
 ) -> FastResult:
-    """Fill ``signals`` over ``candles`` (one spot symbol); ``close_ns`` are the bar close times.
+    """Fill ``signals`` over ``candles`` (one spot symbol); ``close_ns`` are the bar close times
+    (the equity curve's times share their buffer when they are already contiguous int64).
 
     Raises :class:`FastModeError` on short signals or misaligned inputs.
     """
@@ -159,11 +160,13 @@ def run_fast(
     flags = np.ascontiguousarray(signals.flags())
     if bool(np.any(flags & np.int8(ENTRY_SHORT | EXIT_SHORT))):
         raise FastModeError("short signals are not supported yet (spot, long only)")
-    bar = np.empty(n, dtype=np.int64)
-    side = np.empty(n, dtype=np.int8)
-    price = np.empty(n, dtype=np.float64)
-    qty = np.empty(n, dtype=np.float64)
-    paid = np.empty(n, dtype=np.float64)
+    # Each fill comes from a decision on a bar with a flag set, so that count bounds the fills.
+    cap = int(np.count_nonzero(flags)) + 1
+    bar = np.empty(cap, dtype=np.int64)
+    side = np.empty(cap, dtype=np.int8)
+    price = np.empty(cap, dtype=np.float64)
+    qty = np.empty(cap, dtype=np.float64)
+    paid = np.empty(cap, dtype=np.float64)
     equity = np.empty(n, dtype=np.float64)
     at_close = mode is CandleFill.CLOSE
     k = _fill_loop(
@@ -190,7 +193,8 @@ def run_fast(
         qty=qty[:k].copy(),
         fee=paid[:k].copy(),
     )
-    return FastResult(fills, EquityCurve(close_ns.astype(np.int64, copy=True), equity), signals)
+    ts_eq = np.ascontiguousarray(close_ns, dtype=np.int64)  # shared with ``close_ns`` if int64
+    return FastResult(fills, EquityCurve(ts_eq, equity), signals)
 
 
 def run_strategy_fast(
