@@ -1,4 +1,4 @@
-"""Volume profile (static and rolling) against a plain-Python version."""
+"""Volume profile (range rows, grid rows, rolling) against a plain-Python version."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mftbot.analysis.indicators import rolling_volume_profile, volume_profile
+from mftbot.analysis.indicators.volume_profile import grid_row_size
 from mftbot.analysis.registry import CandleArrays
 
 NAN = float("nan")
@@ -68,6 +69,51 @@ def ref_levels(
     return lo + (poc + 0.5) * width, lo + (top + 1) * width, lo + bottom * width
 
 
+def ref_grid_size(lowest: float, highest: float, bins: int) -> float:
+    """The smallest power of two at least (highest - lowest) / bins (0 for a flat range)."""
+    span = (highest - lowest) / bins
+    if span <= 0:
+        return 0.0
+    mantissa, exponent = math.frexp(span)
+    return math.ldexp(1.0, exponent - 1) if mantissa == 0.5 else math.ldexp(1.0, exponent)
+
+
+def ref_grid_histogram(
+    high: list[float], low: list[float], volume: list[float], size: float
+) -> tuple[int, list[float]]:
+    """(first row number, volume per row) on rows [k * size, (k + 1) * size)."""
+    first = math.floor(min(low) / size)
+    last = math.floor(max(high) / size)
+    hist = [0.0] * (last - first + 1)
+    for h, low_i, v in zip(high, low, volume, strict=True):
+        if v == 0:
+            continue
+        if math.floor(h / size) == math.floor(low_i / size):
+            hist[math.floor(low_i / size) - first] += v
+            continue
+        for k in range(first, last + 1):
+            overlap = min(h, (k + 1) * size) - max(low_i, k * size)
+            if overlap > 0:
+                hist[k - first] += v * overlap / (h - low_i)
+    return first, hist
+
+
+def ref_grid_levels(
+    high: list[float], low: list[float], volume: list[float], bins: int
+) -> tuple[float, float, float]:
+    """POC, VAH, VAL of one window of the rolling profile (grid rows)."""
+    size = ref_grid_size(min(low), max(high), bins)
+    if size == 0:
+        return (low[0], low[0], low[0]) if sum(volume) > 0 else (NAN, NAN, NAN)
+    first, hist = ref_grid_histogram(high, low, volume, size)
+    area = ref_value_area(hist, 0.70)
+    if area is None:
+        return NAN, NAN, NAN
+    poc, bottom, top = area
+    k = first + poc
+    return (k + 0.5) * size, (first + top + 1) * size, (first + bottom) * size
+
+
 def test_static_profile_matches_reference(bars: CandleArrays) -> None:
     for window, bins in [(240, 24), (1440, 50), (3000, 100)]:
         h, lo, v = (list(x[-window:]) for x in (bars.high, bars.low, bars.volume))
@@ -85,17 +131,99 @@ def test_static_profile_matches_reference(bars: CandleArrays) -> None:
         assert got.poc in got.hvn
 
 
+def test_range_rows_with_prices_on_row_edges() -> None:
+    # Integer prices over 0..120 in 12 rows of 10: many lows and highs fall exactly on an
+    # edge, and some bars span three rows or more.
+    rng = np.random.default_rng(7)
+    low = rng.integers(0, 110, 2000).astype(float)
+    high = np.minimum(low + rng.integers(0, 35, 2000), 120.0)
+    low[0], high[0] = 0.0, 120.0
+    volume = rng.exponential(3.0, 2000)
+    volume[::17] = 0.0
+    got = volume_profile(high, low, volume, bins=12)
+    _, _, hist = ref_histogram(list(high), list(low), list(volume), 12)
+    np.testing.assert_allclose(got.volume, hist, rtol=1e-9, atol=1e-12)
+    assert (got.poc, got.vah, got.val) == pytest.approx(
+        ref_levels(list(high), list(low), list(volume), 12), rel=1e-12
+    )
+
+
+def test_grid_rows_match_reference(bars: CandleArrays) -> None:
+    h, lo, v = (list(x[-1440:]) for x in (bars.high, bars.low, bars.volume))
+    for size in (8.0, 25.0, 0.5 * (max(h) - min(lo)) / 7):
+        got = volume_profile(bars.high, bars.low, bars.volume, window=1440, row_size=size)
+        first, hist = ref_grid_histogram(h, lo, v, size)
+        np.testing.assert_allclose(got.volume, hist, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(got.bin_edges, (first + np.arange(len(hist) + 1)) * size)
+        assert got.bin_edges[0] <= min(lo)
+        assert got.bin_edges[-1] > max(h)
+        area = ref_value_area(hist, 0.70)
+        assert area is not None
+        poc, bottom, top = area
+        want = ((first + poc + 0.5) * size, (first + top + 1) * size, (first + bottom) * size)
+        assert (got.poc, got.vah, got.val) == pytest.approx(want, rel=1e-12)
+
+
+def test_grid_row_size() -> None:
+    assert grid_row_size(100.0, 124.0, 24) == 1.0
+    assert grid_row_size(100.0, 124.5, 24) == 2.0
+    assert grid_row_size(0.0, 3.0, 8) == 0.5
+    assert grid_row_size(5.0, 5.0, 8) == 0.0
+    for lowest, highest, bins in [(98_123.4, 99_001.7, 24), (0.0123, 0.0456, 50), (1.0, 9e9, 3)]:
+        assert grid_row_size(lowest, highest, bins) == ref_grid_size(lowest, highest, bins)
+        size = grid_row_size(lowest, highest, bins)
+        assert size / 2 < (highest - lowest) / bins <= size
+    with pytest.raises(ValueError, match="below"):
+        grid_row_size(2.0, 1.0, 4)
+
+
 def test_rolling_profile_matches_reference_at_every_bar(btc: CandleArrays) -> None:
     h, lo, v = btc.high[:400], btc.low[:400], btc.volume[:400]
     window, bins = 120, 16
     got = rolling_volume_profile(h, lo, v, window=window, bins=bins)
     assert np.isnan(got.poc[: window - 1]).all()
+    sizes = []
     for t in range(window - 1, 400):
         s = slice(t - window + 1, t + 1)
-        want = ref_levels(list(h[s]), list(lo[s]), list(v[s]), bins)
+        want = ref_grid_levels(list(h[s]), list(lo[s]), list(v[s]), bins)
         assert (got.poc[t], got.vah[t], got.val[t]) == pytest.approx(want, rel=1e-12), t
-        static = volume_profile(h[: t + 1], lo[: t + 1], v[: t + 1], bins=bins, window=window)
-        assert (got.poc[t], got.vah[t], got.val[t]) == (static.poc, static.vah, static.val)
+        sizes.append(ref_grid_size(float(lo[s].min()), float(h[s].max()), bins))
+    # The row height went both up (rows merged) and down (rebuilt) along the way.
+    steps = np.diff(sizes)
+    assert (steps > 0).any()
+    assert (steps < 0).any()
+
+
+def test_rolling_profile_is_the_grid_profile_of_each_window(bars: CandleArrays) -> None:
+    h, lo, v = bars.high, bars.low, bars.volume
+    window, bins = 240, 24
+    got = rolling_volume_profile(h, lo, v, window=window, bins=bins)
+    sizes = set()
+    for t in range(window - 1, len(h)):
+        s = slice(t - window + 1, t + 1)
+        size = grid_row_size(float(lo[s].min()), float(h[s].max()), bins)
+        sizes.add(size)
+        static = volume_profile(h[s], lo[s], v[s], row_size=size)
+        assert (got.poc[t], got.vah[t], got.val[t]) == (static.poc, static.vah, static.val), t
+        rows = static.volume.size
+        assert bins // 2 < rows <= bins + 1
+        assert static.val <= got.poc[t] <= static.vah
+    assert len(sizes) >= 3
+
+
+def test_rolling_profile_follows_a_trend() -> None:
+    # A steady climb keeps the row height fixed while the rows in use drift far upwards.
+    rng = np.random.default_rng(3)
+    mid = 1000.0 + 0.5 * np.arange(3000) + rng.normal(0.0, 0.2, 3000)
+    high, low = mid + rng.uniform(0.0, 1.5, 3000), mid - rng.uniform(0.0, 1.5, 3000)
+    volume = rng.exponential(1.0, 3000)
+    window, bins = 50, 16
+    got = rolling_volume_profile(high, low, volume, window=window, bins=bins)
+    for t in range(window - 1, 3000, 7):
+        s = slice(t - window + 1, t + 1)
+        size = grid_row_size(float(low[s].min()), float(high[s].max()), bins)
+        static = volume_profile(high[s], low[s], volume[s], row_size=size)
+        assert (got.poc[t], got.vah[t], got.val[t]) == (static.poc, static.vah, static.val), t
 
 
 def test_value_area_and_nodes_on_a_built_profile() -> None:
@@ -131,6 +259,17 @@ def test_edge_cases() -> None:
         np.arange(1.0, 31.0), np.arange(0.0, 30.0), np.zeros(30), window=5
     )
     assert np.isnan(rolling.poc).all()
+    flat_rolling = rolling_volume_profile(const, const, np.ones(30), window=5)
+    assert (flat_rolling.poc[4:] == 5.0).all()
+    assert (flat_rolling.vah[4:] == 5.0).all()
+    # A flat stretch, then prices move: the rows are rebuilt when the window widens.
+    moving = np.concatenate((const[:10], np.linspace(5.0, 9.0, 20)))
+    reach = np.where(np.arange(30) < 10, 0.0, 0.5)
+    after = rolling_volume_profile(moving + reach, moving, np.ones(30), window=5, bins=4)
+    assert (after.poc[4:10] == 5.0).all()
+    assert np.isfinite(after.poc[14:]).all()
+    assert (after.val[14:] <= after.poc[14:]).all()
+    assert (after.poc[14:] <= after.vah[14:]).all()
     short = rolling_volume_profile(const[:3], const[:3], np.ones(3), window=5)
     assert all(np.isnan(x).all() for x in short)
     empty = volume_profile(np.empty(0), np.empty(0), np.empty(0))
@@ -139,3 +278,5 @@ def test_edge_cases() -> None:
         volume_profile(const, const, np.ones(30), value_area=1.5)
     with pytest.raises(ValueError, match="bins"):
         rolling_volume_profile(const, const, np.ones(30), bins=0)
+    with pytest.raises(ValueError, match="row_size"):
+        volume_profile(const, const, np.ones(30), row_size=0.0)

@@ -20,6 +20,8 @@ from mftbot.features.candle import (
     FeatureError,
     candle_feature_columns,
     candle_features,
+    latest_candle_features,
+    validate_candle,
 )
 
 EXPECTED_NAMES = [
@@ -229,3 +231,101 @@ def test_registered_and_free_of_lookahead(candles: CandleArrays) -> None:
     result = check_entry(entry, candles, cuts=20, seed=11)
     assert result.error is None
     assert [str(v) for v in result.violations] == []
+
+
+def edge_candles(n: int = 400, seed: int = 5) -> CandleArrays:
+    """Candles that hit every special case: a random walk with flat candles (high == low),
+    runs of zero volume, repeated bars, dojis and gaps, crossing a UTC midnight."""
+    rng = np.random.default_rng(seed)
+    close = 50.0 * np.exp(np.cumsum(rng.normal(0.0, 0.004, n)))
+    open_ = np.roll(close, 1) * np.exp(rng.normal(0.0, 0.002, n))
+    open_[0] = close[0]
+    high = np.maximum(open_, close) * np.exp(rng.uniform(0.0, 0.003, n))
+    low = np.minimum(open_, close) * np.exp(-rng.uniform(0.0, 0.003, n))
+    volume = rng.exponential(5.0, n)
+    flat = rng.random(n) < 0.1
+    open_[flat] = high[flat] = low[flat] = close[flat]
+    volume[60:90] = 0.0
+    volume[rng.random(n) < 0.05] = 0.0
+    for i in range(200, 230):  # the same bar again and again
+        open_[i], high[i], low[i], close[i] = open_[199], high[199], low[199], close[199]
+    doji = rng.random(n) < 0.05
+    close[doji] = open_[doji]
+    high, low = (
+        np.maximum(high, np.maximum(open_, close)),
+        np.minimum(low, np.minimum(open_, close)),
+    )
+    start = (
+        1_700_000_000_000_000_000 // 86_400_000_000_000 * 86_400_000_000_000 - 100 * 60_000_000_000
+    )
+    times = start + np.arange(n, dtype=np.int64) * 60_000_000_000
+    return CandleArrays.from_arrays(
+        open=open_, high=high, low=low, close=close, volume=volume, time_ns=times
+    )
+
+
+def assert_rows_match(batch: np.ndarray, live: np.ndarray, names: tuple[str, ...]) -> None:
+    """NaN exactly where the batch is NaN, else equal to 1e-9 relative (absolute floor:
+    1e-9 of the column's median magnitude)."""
+    assert np.array_equal(np.isnan(batch), np.isnan(live)), [
+        names[j] for j in np.flatnonzero((np.isnan(batch) != np.isnan(live)).any(axis=0))
+    ]
+    scale = np.array(
+        [np.median(np.abs(c[np.isfinite(c)])) if np.isfinite(c).any() else 0.0 for c in batch.T]
+    )
+    limit = np.maximum(1e-9 * np.maximum(np.abs(batch), np.abs(live)), 1e-9 * scale + 1e-300)
+    bad = ~np.isnan(batch) & ~(np.abs(batch - live) <= limit)
+    assert [names[j] for j in np.flatnonzero(bad.any(axis=0))] == []
+
+
+def latest_rows(candles: CandleArrays, stops: range) -> np.ndarray:
+    """:func:`latest_candle_features` of each prefix ``candles[:stop]``."""
+    out = np.empty((len(stops), len(CANDLE_FEATURE_NAMES)))
+    for row, stop in enumerate(stops):
+        latest_candle_features(
+            candles.open[:stop],
+            candles.high[:stop],
+            candles.low[:stop],
+            candles.close[:stop],
+            candles.volume[:stop],
+            out[row],
+        )
+    return out
+
+
+@pytest.mark.parametrize("source", ["real", "edge cases"])
+def test_latest_row_is_the_batch_row(candles: CandleArrays, source: str) -> None:
+    bars = candles if source == "real" else edge_candles()
+    batch = candle_features(bars)
+    stops = range(1, len(bars) + 1)
+    assert_rows_match(batch, latest_rows(bars, stops), CANDLE_FEATURE_NAMES)
+    # Only the last LATEST_LOOKBACK candles are read: a long tail gives the same row.
+    tail = CandleArrays.from_arrays(
+        open=bars.open[-21:],
+        high=bars.high[-21:],
+        low=bars.low[-21:],
+        close=bars.close[-21:],
+        volume=bars.volume[-21:],
+        time_ns=bars.time_ns[-21:],
+    )
+    assert_rows_match(batch[-1:], latest_rows(tail, range(21, 22)), CANDLE_FEATURE_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        ((100.0, 101.0, 99.0, math.nan, 1.0), "close"),
+        ((100.0, 99.0, 101.0, 100.0, 1.0), "high below"),
+        ((100.0, 101.0, 100.5, 100.0, 1.0), "low above"),
+        ((100.0, 101.0, 99.0, 100.0, -1.0), "volume"),
+        ((0.0, 101.0, 0.0, 100.0, 1.0), "open"),
+        ((100.0, math.inf, 99.0, 100.0, 1.0), "high is NaN, infinite"),
+    ],
+)
+def test_one_candle_is_validated_like_an_array(row: tuple[float, ...], match: str) -> None:
+    with pytest.raises(FeatureError, match=match) as one:
+        validate_candle(7, *row)
+    with pytest.raises(FeatureError) as many:
+        candle_features(_bars([row]))  # type: ignore[list-item]
+    assert str(one.value) == str(many.value).replace("open time 0 ns", "open time 7 ns")
+    validate_candle(7, 100.0, 101.0, 99.0, 100.0, 0.0)  # a good one passes

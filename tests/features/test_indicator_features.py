@@ -12,13 +12,16 @@ import talib
 
 from mftbot.analysis.lookahead import check_entry
 from mftbot.analysis.registry import REGISTRY, CandleArrays, Kind
+from mftbot.features.candle import FeatureError
 from mftbot.features.indicator import (
     ENTRY_NAME,
     INDICATOR_FEATURE_NAMES,
     INDICATOR_SCALE_FREE,
     INDICATOR_WARMUP,
+    MEMORY,
     indicator_feature_columns,
     indicator_features,
+    latest_indicator_features,
 )
 
 EXPECTED_NAMES = [
@@ -188,3 +191,90 @@ def test_registered_and_free_of_lookahead(candles: CandleArrays) -> None:
     result = check_entry(entry, candles, cuts=20, seed=5)
     assert result.error is None
     assert [str(v) for v in result.violations] == []
+
+
+def latest_rows(candles: CandleArrays, stops: range, *, keep: int | None = None) -> np.ndarray:
+    """:func:`latest_indicator_features` of each prefix ``candles[:stop]``; with ``keep``,
+    of its last ``keep`` candles only (``trimmed``), extended back to the start of the
+    newest candle's UTC day."""
+    out = np.empty((len(stops), len(INDICATOR_FEATURE_NAMES)))
+    day = 86_400_000_000_000
+    for row, stop in enumerate(stops):
+        start = 0
+        if keep is not None and stop > keep:
+            midnight = int(candles.time_ns[stop - 1]) // day * day
+            start = min(stop - keep, int(np.searchsorted(candles.time_ns, midnight)))
+        s = slice(start, stop)
+        latest_indicator_features(
+            candles.high[s],
+            candles.low[s],
+            candles.close[s],
+            candles.volume[s],
+            candles.time_ns[s],
+            out[row],
+            trimmed=start > 0,
+        )
+    return out
+
+
+def edge_candles(n: int = 700, seed: int = 9) -> CandleArrays:
+    """A random walk with flat candles (high == low), runs of zero volume, a stretch of one
+    repeated bar and dojis, crossing a UTC midnight."""
+    rng = np.random.default_rng(seed)
+    close = 50.0 * np.exp(np.cumsum(rng.normal(0.0, 0.004, n)))
+    open_ = np.concatenate(([close[0]], close[:-1])) * np.exp(rng.normal(0.0, 0.002, n))
+    high = np.maximum(open_, close) * np.exp(rng.uniform(0.0, 0.003, n))
+    low = np.minimum(open_, close) * np.exp(-rng.uniform(0.0, 0.003, n))
+    volume = rng.exponential(5.0, n)
+    flat = rng.random(n) < 0.1
+    open_[flat] = high[flat] = low[flat] = close[flat]
+    volume[60:90] = 0.0
+    volume[rng.random(n) < 0.05] = 0.0
+    for i in range(300, 340):
+        open_[i], high[i], low[i], close[i] = open_[299], high[299], low[299], close[299]
+    doji = rng.random(n) < 0.05
+    close[doji] = open_[doji]
+    high = np.maximum(high, np.maximum(open_, close))
+    low = np.minimum(low, np.minimum(open_, close))
+    day = 86_400_000_000_000
+    times = 19_000 * day - 100 * 60_000_000_000 + np.arange(n, dtype=np.int64) * 60_000_000_000
+    return CandleArrays.from_arrays(
+        open=open_, high=high, low=low, close=close, volume=volume, time_ns=times
+    )
+
+
+def assert_rows_match(batch: np.ndarray, live: np.ndarray) -> None:
+    """NaN exactly where the batch is NaN, else equal to 1e-9 relative (absolute floor:
+    1e-9 of the column's median magnitude), as the pipeline's parity test."""
+    names = INDICATOR_FEATURE_NAMES
+    assert np.array_equal(np.isnan(batch), np.isnan(live)), [
+        names[j] for j in np.flatnonzero((np.isnan(batch) != np.isnan(live)).any(axis=0))
+    ]
+    scale = np.array(
+        [np.median(np.abs(c[np.isfinite(c)])) if np.isfinite(c).any() else 0.0 for c in batch.T]
+    )
+    limit = np.maximum(1e-9 * np.maximum(np.abs(batch), np.abs(live)), 1e-9 * scale + 1e-300)
+    bad = ~np.isnan(batch) & ~(np.abs(batch - live) <= limit)
+    assert [names[j] for j in np.flatnonzero(bad.any(axis=0))] == []
+
+
+@pytest.mark.parametrize("source", ["real", "edge cases"])
+def test_latest_row_is_the_batch_row(candles: CandleArrays, source: str) -> None:
+    bars = candles if source == "real" else edge_candles()
+    stops = range(1, min(len(bars), 700) + 1)
+    batch = indicator_features(bars)[: len(stops)]
+    assert_rows_match(batch, latest_rows(bars, stops))
+
+
+def test_latest_row_over_a_trimmed_window_is_the_batch_row(candles: CandleArrays) -> None:
+    # Each recursion runs over its MEMORY only: the seeds are forgotten to 1e-9.
+    keep = max(MEMORY.values())
+    stops = range(keep + 1, len(candles) + 1, 7)
+    batch = indicator_features(candles)[[stop - 1 for stop in stops]]
+    assert_rows_match(batch, latest_rows(candles, stops, keep=keep))
+
+
+def test_latest_row_needs_a_candle() -> None:
+    empty = np.empty(0)
+    with pytest.raises(FeatureError, match="no candle"):
+        latest_indicator_features(empty, empty, empty, empty, np.empty(0, np.int64), np.empty(35))

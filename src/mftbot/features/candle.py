@@ -2,6 +2,8 @@
 
 Input is a :class:`~mftbot.analysis.registry.CandleArrays` (closed candles only, in time
 order); output is one row per candle, aligned to it: row ``t`` uses candles ``0..t`` only.
+:func:`latest_candle_features` computes the newest row alone, in one compiled pass over the
+last few candles (the live pipeline's path; equal to the batch row to rounding).
 Price-level features are expressed relative to the candle's close, so a model does not learn
 the price level; ``close`` and ``volume`` are the only raw values (flagged in
 :data:`CANDLE_SCALE_FREE`). Rolling statistics use the indicator library
@@ -15,6 +17,7 @@ volume or a high/low that does not bound the open and close raise :class:`Featur
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TypeAlias
 
@@ -22,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from mftbot.analysis import indicators as ind
+from mftbot.analysis.indicators import _kernels as k
+from mftbot.analysis.indicators._jit import jit
 from mftbot.analysis.registry import REGISTRY, CandleArrays, Kind, Registry
 from mftbot.core.errors import DataError
 
@@ -129,6 +134,34 @@ def validate_candles(candles: CandleArrays) -> None:
         raise FeatureError(f"candle {i}: open time not after the previous candle's")
 
 
+def validate_candle(
+    open_ns: int, open_: float, high: float, low: float, close: float, volume: float
+) -> None:
+    """:func:`validate_candles` for one candle given as scalars (no arrays built): raise
+    :class:`FeatureError`, with the same messages, unless it is finite and consistent."""
+    checks = (
+        (not (math.isfinite(open_) and open_ > 0.0), "open is NaN, infinite or <= 0"),
+        (not (math.isfinite(high) and high > 0.0), "high is NaN, infinite or <= 0"),
+        (not (math.isfinite(low) and low > 0.0), "low is NaN, infinite or <= 0"),
+        (not (math.isfinite(close) and close > 0.0), "close is NaN, infinite or <= 0"),
+        (not (math.isfinite(volume) and volume >= 0.0), "volume is NaN, infinite or < 0"),
+        (high < max(open_, close, low), "high below open, close or low"),
+        (low > min(open_, close), "low above open or close"),
+    )
+    for bad, what in checks:
+        if bad:
+            raise FeatureError(f"candle 0 (open time {int(open_ns)} ns): {what}")
+
+
+def window_mean(x: FloatArray, window: int) -> FloatArray:
+    """Mean of the last ``window`` values, NaN in the warm-up; exactly 0 over a window of
+    zeros (a running sum would leave a rounding residue there and a ratio over it would
+    be a huge number instead of NaN)."""
+    total = k.rolling_sum(x, window, k.empty(x.size))
+    total /= window
+    return total
+
+
 def ratio(num: FloatArray, den: FloatArray) -> FloatArray:
     """``num / den`` with NaN (not inf, not 0) where ``den`` is 0."""
     out = np.full(np.broadcast(num, den).shape, np.nan)
@@ -171,7 +204,7 @@ def candle_feature_columns(
     top = np.maximum(o, c)
     bottom = np.minimum(o, c)
     returns = c / prev_c - 1.0
-    volume_ratio = ratio(v, ind.sma(v, VOLUME_WINDOW))
+    volume_ratio = ratio(v, window_mean(v, VOLUME_WINDOW))
     multiplier = ratio((c - lo) - (h - c), span)
     multiplier[span == 0] = 0.0  # Chaikin's convention for a flat candle, as ind.cmf uses
     cols: dict[str, FloatArray] = {
@@ -211,6 +244,165 @@ def candle_features(candles: CandleArrays, *, validate: bool = True) -> FloatArr
     out = np.empty((len(candles), len(CANDLE_FEATURE_NAMES)))
     for j, name in enumerate(CANDLE_FEATURE_NAMES):
         out[:, j] = cols[name]
+    return out
+
+
+_LN2 = math.log(2.0)
+LATEST_LOOKBACK = max(VOLATILITY_WINDOW, VOLUME_WINDOW) + 1
+"""Candles :func:`latest_candle_features` reads (the newest and the ones before it)."""
+
+
+@jit
+def _ratio(num: float, den: float) -> float:
+    """``num / den``, NaN where ``den`` is 0 (as :func:`ratio`)."""
+    return num / den if den != 0.0 else np.nan
+
+
+@jit
+def _mean_last(x: FloatArray, count: int) -> float:
+    """Mean of the last ``count`` values (sum in order, then divided), NaN if fewer."""
+    n = x.size
+    if n < count:
+        return np.nan
+    total = 0.0
+    for i in range(n - count, n):
+        total += x[i]
+    return total / count
+
+
+@jit
+def _realized(close: FloatArray, window: int) -> float:
+    """Sample std (ddof 1) of the last ``window`` log-close differences, NaN if fewer."""
+    n = close.size
+    if n < window + 1:
+        return np.nan
+    total = 0.0
+    for i in range(n - window, n):
+        total += math.log(close[i]) - math.log(close[i - 1])
+    mean = total * (1.0 / window)
+    m2 = 0.0
+    for i in range(n - window, n):
+        d = (math.log(close[i]) - math.log(close[i - 1])) - mean
+        m2 += d * d
+    return math.sqrt((m2 if m2 > 0.0 else 0.0) * (1.0 / (window - 1)))
+
+
+@jit
+def _range_vol(
+    open_: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    window: int,
+    wa: float,
+    wb: float,
+) -> float:
+    """sqrt(mean of ``wa·ln(h/l)² + wb·ln(c/o)²``) over the last ``window`` bars, the mean
+    clipped at 0 (Parkinson: ``wb = 0``; Garman–Klass), NaN if fewer bars."""
+    n = close.size
+    if n < window:
+        return np.nan
+    total = 0.0
+    nonzero = 0
+    for i in range(n - window, n):
+        x = math.log(high[i] / low[i])
+        y = math.log(close[i] / open_[i])
+        term = wa * x * x + wb * y * y
+        total += term
+        nonzero += int(term != 0.0)
+    mean = total * (1.0 / window)
+    return math.sqrt(mean if (nonzero > 0 and mean > 0.0) else 0.0)
+
+
+@jit
+def _candle_row(
+    open_: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
+    out: FloatArray,
+) -> None:
+    """The 25 features of the last candle of the arrays (see :func:`candle_feature_columns`
+    for each definition; same arithmetic, windows summed afresh)."""
+    t = close.size - 1
+    o = open_[t]
+    h = high[t]
+    lo = low[t]
+    c = close[t]
+    v = volume[t]
+    prev_c = close[t - 1] if t >= 1 else np.nan
+    prev_o = open_[t - 1] if t >= 1 else np.nan
+    prev_v = volume[t - 1] if t >= 1 else np.nan
+    span = h - lo
+    top = max(o, c)
+    bottom = min(o, c)
+    returns = c / prev_c - 1.0
+    volume_ratio = _ratio(v, _mean_last(volume, VOLUME_WINDOW))
+    multiplier = _ratio((c - lo) - (h - c), span) if span != 0.0 else 0.0
+    vw_top = 0.0
+    vw_bottom = 0.0
+    nonzero = 0
+    vwap = np.nan
+    if t + 1 >= VOLATILITY_WINDOW:
+        for i in range(t + 1 - VOLATILITY_WINDOW, t + 1):
+            vw_top += (high[i] + low[i] + close[i]) / 3.0 * volume[i]
+            vw_bottom += volume[i]
+            nonzero += int(volume[i] != 0.0)
+        vwap = vw_top / vw_bottom if nonzero > 0 else np.nan
+    body = abs(c - o)
+    engulf = np.nan
+    if t >= 1:
+        bullish = (c > o) and (prev_c < prev_o) and (o <= prev_c) and (c >= prev_o)
+        bearish = (c < o) and (prev_c > prev_o) and (o >= prev_c) and (c <= prev_o)
+        strength = 1.0 - _ratio(abs(prev_c - prev_o), body)
+        engulf = strength if bullish else (-strength if bearish else 0.0)
+    out[0] = o / c - 1.0
+    out[1] = h / c - 1.0
+    out[2] = lo / c - 1.0
+    out[3] = c
+    out[4] = v
+    out[5] = (h + lo + c) / 3.0 / c - 1.0
+    out[6] = returns
+    out[7] = math.log(c / prev_c) if t >= 1 else np.nan
+    out[8] = span / c
+    out[9] = c / o - 1.0
+    out[10] = (h - top) / c
+    out[11] = (bottom - lo) / c
+    out[12] = body / c
+    out[13] = _realized(close, VOLATILITY_WINDOW)
+    out[14] = _range_vol(open_, high, low, close, VOLATILITY_WINDOW, 1.0 / (4.0 * _LN2), 0.0)
+    out[15] = _range_vol(open_, high, low, close, VOLATILITY_WINDOW, 0.5, -(2.0 * _LN2 - 1.0))
+    out[16] = volume_ratio
+    out[17] = _ratio(v, prev_v) - 1.0
+    out[18] = returns * volume_ratio
+    out[19] = vwap / c - 1.0
+    out[20] = multiplier * volume_ratio
+    out[21] = 1.0 - _ratio(body, span)
+    out[22] = _ratio((bottom - lo) - (h - top), span)
+    out[23] = engulf
+    out[24] = o / prev_c - 1.0
+
+
+def latest_candle_features(
+    open_: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
+    out: FloatArray,
+) -> FloatArray:
+    """The 25 features of the newest candle (the arrays' last element) into ``out``, in
+    :data:`CANDLE_FEATURE_NAMES` order: the last row of :func:`candle_features` over the
+    same candles, to rounding (rolling sums are taken afresh instead of carried).
+
+    The arrays are float64, contiguous, oldest first and already validated
+    (:func:`validate_candles`); only their last :data:`LATEST_LOOKBACK` elements are read,
+    so a history shorter than that must be given whole (its warm-up is then NaN).
+    """
+    if close.size == 0:
+        raise FeatureError("no candle to compute features of")
+    _candle_row(open_, high, low, close, volume, out)
     return out
 
 

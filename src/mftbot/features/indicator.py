@@ -16,7 +16,12 @@ What is made of each indicator so that a model never sees the price level:
 
 So each feature depends on a bounded stretch of history (plus exponentially decaying memory
 in the EMA / Wilder recursions), which is what lets the incremental pipeline work on a
-rolling window (:mod:`mftbot.features.pipeline`). NaN policy as in
+rolling window (:mod:`mftbot.features.pipeline`). :func:`latest_indicator_features`
+computes the newest row alone for it, in one compiled call: the ``*_last`` kernels of
+:mod:`mftbot.analysis.indicators._kernels` repeat TA-Lib's algorithms (seeds, recursions,
+zero conventions) for the last value only, the windowed features are summed afresh, and
+only CCI and MFI are read from TA-Lib itself; over the same candles it equals the batch
+row to rounding. NaN policy as in
 :mod:`mftbot.features.candle`: NaN in the warm-up (:data:`INDICATOR_WARMUP`) and where a
 ratio is undefined.
 """
@@ -26,10 +31,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
+from talib import _ta_lib  # the compiled functions, without talib's pandas wrapper
 
 from mftbot.analysis import indicators as ind
+from mftbot.analysis.indicators import _kernels as k
+from mftbot.analysis.indicators._jit import jit
 from mftbot.analysis.registry import REGISTRY, CandleArrays, Kind, Registry
-from mftbot.features.candle import FloatArray, ratio, validate_candles
+from mftbot.features.candle import (
+    FeatureError,
+    FloatArray,
+    ratio,
+    validate_candles,
+    window_mean,
+)
+
+IntArray = npt.NDArray[np.int64]
 
 FLOW_WINDOW = 20
 """Bars over which the OBV and VPT changes are measured."""
@@ -153,7 +170,7 @@ def indicator_feature_columns(
     stoch = ind.stoch(h, lo, c)
     bands = ind.bbands(c, 20, 2.0)
     keltner = ind.keltner(h, lo, c)
-    flow_volume = ind.sma(v, FLOW_WINDOW) * FLOW_WINDOW
+    flow_volume = window_mean(v, FLOW_WINDOW) * FLOW_WINDOW
     ad = ind.ad(h, lo, c, v)
     chaikin = ind.ema(ad, CHAIKIN_FAST) - ind.ema(ad, CHAIKIN_SLOW)
     nvi = ind.nvi(c, v)
@@ -189,7 +206,7 @@ def indicator_feature_columns(
         "keltner_lower": _relative(keltner.lower, c),
         "obv": ratio(_change(ind.obv(c, v), FLOW_WINDOW), flow_volume),
         "vwap": _relative(ind.vwap(h, lo, c, v, candles.time_ns), c),
-        "ad_line": ratio(chaikin, ind.sma(v, CHAIKIN_SLOW)),
+        "ad_line": ratio(chaikin, window_mean(v, CHAIKIN_SLOW)),
         "cmf": ind.cmf(h, lo, c, v, 20),
         "vpt": ratio(_change(ind.vpt(c, v), FLOW_WINDOW), flow_volume),
         "nvi": ratio(nvi, ind.sma(nvi, NVI_AVERAGE)) - 1.0,
@@ -203,6 +220,260 @@ def indicator_features(candles: CandleArrays, *, validate: bool = True) -> Float
     out = np.empty((len(candles), len(INDICATOR_FEATURE_NAMES)))
     for j, name in enumerate(INDICATOR_FEATURE_NAMES):
         out[:, j] = cols[name]
+    return out
+
+
+# --------------------------------------------------------------------------- newest row
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+MEMORY: Mapping[str, int] = {
+    "ema_10": 150,
+    "ema_20": 300,
+    "ema_50": 700,
+    "macd": 400,
+    "atr_14": 400,
+    "keltner": 300,
+    "ad_line": 150,
+    "adx": 500,
+    "rsi_14": 400,
+    "rsi_28": 800,
+}
+"""Candles each recursive feature runs over once older candles have been dropped: enough
+for its seed to fade below 1e-12 of the value (EMA n: factor (n-1)/(n+1) per candle; Wilder
+n: (n-1)/n; the ADX smooths twice; MACD: its slow EMA, then the signal). The slowest is
+RSI 28: 27/28 per candle, 1e-12 after ~760 candles."""
+
+_ROW_MEMORY = np.array(list(MEMORY.values()), dtype=np.int64)
+_EMA10, _EMA20, _EMA50, _MACD, _ATR14, _KELTNER, _AD, _ADX, _RSI14, _RSI28 = range(len(MEMORY))
+_CCI_TAIL, _MFI_TAIL = 20, 15
+"""Candles CCI 20 and MFI 14 read for their newest value (their look-back + 1)."""
+
+
+@jit
+def _rel(line: float, close: float) -> float:
+    return line / close - 1.0
+
+
+@jit
+def _safe_ratio(num: float, den: float) -> float:
+    return num / den if den != 0.0 else np.nan
+
+
+@jit
+def _chaikin(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> float:
+    """EMA 3 − EMA 10 of TA-Lib's A/D line (accumulated from the first element) at the last
+    element; NaN before index 9."""
+    n = close.size
+    if n < CHAIKIN_SLOW:
+        return np.nan
+    ad = 0.0
+    fast = 0.0
+    slow = 0.0
+    k_fast = 2.0 / (CHAIKIN_FAST + 1)
+    k_slow = 2.0 / (CHAIKIN_SLOW + 1)
+    for i in range(n):
+        span = high[i] - low[i]
+        if span > 0.0:
+            ad += (((close[i] - low[i]) - (high[i] - close[i])) / span) * volume[i]
+        if i < CHAIKIN_FAST:
+            fast += ad
+            if i == CHAIKIN_FAST - 1:
+                fast /= CHAIKIN_FAST
+        else:
+            fast = (ad - fast) * k_fast + fast
+        if i < CHAIKIN_SLOW:
+            slow += ad
+            if i == CHAIKIN_SLOW - 1:
+                slow /= CHAIKIN_SLOW
+        else:
+            slow = (ad - slow) * k_slow + slow
+    return fast - slow
+
+
+@jit
+def _flows(close: FloatArray, volume: FloatArray) -> tuple[float, float]:
+    """OBV and VPT changes over the last :data:`FLOW_WINDOW` candles (the sums of their
+    steps); NaN before index ``FLOW_WINDOW``."""
+    n = close.size
+    if n <= FLOW_WINDOW:
+        return np.nan, np.nan
+    obv = 0.0
+    vpt = 0.0
+    for i in range(n - FLOW_WINDOW, n):
+        prev = close[i - 1]
+        x = close[i]
+        if x > prev:
+            obv += volume[i]
+        elif x < prev:
+            obv -= volume[i]
+        vpt += volume[i] * ((x - prev) / prev)
+    return obv, vpt
+
+
+@jit
+def _session_vwap(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, time_ns: IntArray
+) -> float:
+    """VWAP of the typical price over the last candle's UTC day, summed in time order;
+    NaN while that day has traded nothing."""
+    t = close.size - 1
+    day_start = time_ns[t] // NS_PER_DAY * NS_PER_DAY
+    first = t
+    while first > 0 and time_ns[first - 1] >= day_start:
+        first -= 1
+    pv = 0.0
+    vol = 0.0
+    for i in range(first, t + 1):
+        v = volume[i]
+        pv += (high[i] + low[i] + close[i]) / 3.0 * v
+        vol += v
+    return pv / vol if vol > 0.0 else np.nan
+
+
+@jit
+def _cmf(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> float:
+    """Chaikin money flow over the last 20 candles (0 when they traded nothing)."""
+    n = close.size
+    if n < 20:
+        return np.nan
+    top = 0.0
+    bottom = 0.0
+    nonzero = 0
+    for i in range(n - 20, n):
+        spread = high[i] - low[i]
+        weight = ((close[i] - low[i]) - (high[i] - close[i])) / spread if spread > 0.0 else 0.0
+        top += weight * volume[i]
+        bottom += volume[i]
+        nonzero += int(volume[i] != 0.0)
+    return top / bottom if nonzero > 0 else 0.0
+
+
+@jit
+def _nvi_ratio(close: FloatArray, volume: FloatArray) -> float:
+    """NVI / SMA(NVI, 255) - 1 at the last candle, the NVI restarted at 1 on the first of
+    the 255 (the ratio does not depend on its level)."""
+    n = close.size
+    if n < NVI_AVERAGE:
+        return np.nan
+    level = 1.0
+    total = level
+    for i in range(n - NVI_AVERAGE + 1, n):
+        if volume[i] < volume[i - 1]:
+            prev = close[i - 1]
+            level = level * (1.0 + (close[i] - prev) / prev)
+        total += level
+    return _safe_ratio(level, total / NVI_AVERAGE) - 1.0
+
+
+@jit
+def _indicator_row(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
+    time_ns: IntArray,
+    cci: float,
+    mfi: float,
+    memory: IntArray,
+    trimmed: bool,
+    out: FloatArray,
+) -> None:
+    """The 35 features of the last candle (definitions in
+    :func:`indicator_feature_columns`), given TA-Lib's CCI 20 and MFI 14 there. With
+    ``trimmed``, each recursion runs over its last ``memory`` candles (:data:`MEMORY`
+    order)."""
+    n = close.size
+    c = close[n - 1]
+    starts = np.zeros(memory.size, np.int64)
+    if trimmed:
+        for j in range(memory.size):
+            starts[j] = max(n - memory[j], 0)
+    h, lo, cl, v = high, low, close, volume
+    s = starts[_ADX]
+    adx, plus_di, minus_di = k.dmi_last(h[s:], lo[s:], cl[s:], 14)
+    line, signal = k.macd_last(cl[starts[_MACD] :], 12, 26, 9)
+    upper, middle, lower = k.bbands_last(cl, 20, 2.0)
+    stoch_k, stoch_d = k.stoch_last(h, lo, cl, 14, 3, 3)
+    s = starts[_KELTNER]
+    keltner_mid = k.ema_last(cl[s:], 20)
+    band = k.wilder_atr_last(h[s:], lo[s:], cl[s:], 10) * 2.0
+    s = starts[_ATR14]
+    atr14 = k.wilder_atr_last(h[s:], lo[s:], cl[s:], 14)
+    s = starts[_AD]
+    chaikin = _chaikin(h[s:], lo[s:], cl[s:], v[s:])
+    obv, vpt = _flows(cl, v)
+    flow_volume = k.sma_last(v, FLOW_WINDOW) * FLOW_WINDOW
+    before = cl[n - 11] if n > 10 else np.nan
+    out[0] = _rel(k.sma_last(cl, 10), c)
+    out[1] = _rel(k.sma_last(cl, 20), c)
+    out[2] = _rel(k.sma_last(cl, 50), c)
+    out[3] = _rel(k.ema_last(cl[starts[_EMA10] :], 10), c)
+    out[4] = _rel(k.ema_last(cl[starts[_EMA20] :], 20), c)
+    out[5] = _rel(k.ema_last(cl[starts[_EMA50] :], 50), c)
+    out[6] = line / c
+    out[7] = signal / c
+    out[8] = (line - signal) / c
+    out[9] = adx
+    out[10] = plus_di
+    out[11] = minus_di
+    out[12] = k.rsi_last(cl[starts[_RSI14] :], 14)
+    out[13] = k.rsi_last(cl[starts[_RSI28] :], 28)
+    out[14] = stoch_k
+    out[15] = stoch_d
+    out[16] = k.willr_last(h, lo, cl, 14)
+    out[17] = cci
+    out[18] = (c - before) / c
+    out[19] = ((c / before) - 1.0) * 100.0 if before != 0.0 else 0.0  # TA-Lib's ROC
+    out[20] = mfi
+    out[21] = _rel(upper, c)
+    out[22] = _rel(middle, c)
+    out[23] = _rel(lower, c)
+    out[24] = _safe_ratio(upper - lower, middle)
+    out[25] = _safe_ratio(c - lower, upper - lower)
+    out[26] = atr14 / c
+    out[27] = _rel(keltner_mid + band, c)
+    out[28] = _rel(keltner_mid - band, c)
+    out[29] = _safe_ratio(obv, flow_volume)
+    out[30] = _rel(_session_vwap(h, lo, cl, v, time_ns), c)
+    out[31] = _safe_ratio(chaikin, k.sma_last(v, CHAIKIN_SLOW))
+    out[32] = _cmf(h, lo, cl, v)
+    out[33] = _safe_ratio(vpt, flow_volume)
+    out[34] = _nvi_ratio(cl, v)
+
+
+def latest_indicator_features(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
+    time_ns: IntArray,
+    out: FloatArray,
+    *,
+    trimmed: bool = False,
+) -> FloatArray:
+    """The 35 features of the newest candle (the arrays' last element) into ``out``, in
+    :data:`INDICATOR_FEATURE_NAMES` order, in one compiled call (plus TA-Lib's CCI and
+    MFI over their last candles).
+
+    The arrays are contiguous, oldest first and already validated
+    (:func:`~mftbot.features.candle.validate_candles`), and hold every candle of the
+    newest candle's UTC day (session VWAP). With ``trimmed`` False they are the whole
+    history and the result is the last row of :func:`indicator_features` over them, to
+    rounding. With ``trimmed`` True older candles were dropped: each recursion then runs
+    over its last :data:`MEMORY` candles, long enough to have forgotten where it started,
+    which the caller must hold.
+    """
+    n = close.size
+    if n == 0:
+        raise FeatureError("no candle to compute features of")
+    # TA-Lib's CCI and MFI treat a typical price within ~1e-13 (relative) of the mean or of
+    # the previous one as equal, a convention a copy could only guess at: they read their
+    # last candles from TA-Lib itself.
+    s = max(n - _CCI_TAIL, 0)
+    cci = float(_ta_lib.CCI(high[s:], low[s:], close[s:], 20)[-1])
+    s = max(n - _MFI_TAIL, 0)
+    mfi = float(_ta_lib.MFI(high[s:], low[s:], close[s:], volume[s:], 14)[-1])
+    _indicator_row(high, low, close, volume, time_ns, cci, mfi, _ROW_MEMORY, trimmed, out)
     return out
 
 

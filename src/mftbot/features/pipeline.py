@@ -18,14 +18,18 @@ each candle became known on the samples' clock.
 * Batch, :func:`batch_features`: the book channel vectorised over a :class:`SampledBook`,
   the candle channels over the whole candle history, rows picked by ``searchsorted``.
 * Incremental, :class:`IncrementalFeatures`: :meth:`~IncrementalFeatures.on_candle` when a
-  candle closes recomputes the 60 candle/indicator features over a rolling window of the
-  last ``window`` candles (extended back to the start of the current UTC day, which the
-  session VWAP needs) and caches them; :meth:`~IncrementalFeatures.update` computes the
-  book features of one sample and returns the 110-vector. Every candle feature depends on
-  a bounded stretch of history, apart from the EMA / Wilder recursions whose memory decays
-  geometrically (slowest: RSI 28, factor 27/28 per bar, 1e-12 after ~760 bars); with the
-  default window of :data:`DEFAULT_WINDOW` candles the two forms agree to 1e-9 relative (a
-  test checks it on real data). Memory is bounded by the window (or one day of candles).
+  candle closes computes the 60 candle/indicator features of that candle alone
+  (:func:`~mftbot.features.candle.latest_candle_features`,
+  :func:`~mftbot.features.indicator.latest_indicator_features`: compiled, straight from
+  the window's column buffers, the candle validated once on the way in) and caches them;
+  :meth:`~IncrementalFeatures.update` computes the book features of one sample and
+  returns the 110-vector. The window holds the last ``window`` candles, extended back to
+  the start of the current UTC day (session VWAP). Every candle feature depends on a
+  bounded stretch of history, apart from the EMA / Wilder recursions whose memory decays
+  geometrically; once older candles have been dropped each recursion runs over its own
+  :data:`~mftbot.features.indicator.MEMORY` (slowest: RSI 28, factor 27/28 per bar, 800
+  candles), and the two forms agree to 1e-9 relative (tests check it on real data).
+  Memory is bounded by the window (or one day of candles).
 
 **NaN policy.** Nothing is zero-filled anywhere in the pipeline. A feature is NaN when it is
 not defined yet or at all: in its warm-up (``CANDLE_WARMUP``/``INDICATOR_WARMUP`` bars), for
@@ -51,9 +55,16 @@ from mftbot.features.candle import (
     CANDLE_FEATURE_NAMES,
     FeatureError,
     candle_features,
+    latest_candle_features,
+    validate_candle,
     validate_candles,
 )
-from mftbot.features.indicator import INDICATOR_FEATURE_NAMES, indicator_features
+from mftbot.features.indicator import (
+    INDICATOR_FEATURE_NAMES,
+    MEMORY,
+    indicator_features,
+    latest_indicator_features,
+)
 from mftbot.features.orderbook import (
     ORDERBOOK_FEATURE_NAMES,
     OrderBookFeatureConfig,
@@ -69,9 +80,12 @@ NS_PER_DAY = 86_400 * 1_000_000_000
 DEFAULT_WINDOW = 1024
 """Candles the incremental form keeps at least (see the module docstring)."""
 MIN_WINDOW = 800
-"""The smallest window accepted: long enough for the slowest recursions (RSI 28: factor
-27/28 per bar; EMA 50: 49/51) to forget their seed to 1e-12, and more than the longest
-finite look-back (NVI's 255-bar average)."""
+"""The smallest window accepted: as long as the longest recursion memory
+(:data:`~mftbot.features.indicator.MEMORY`; RSI 28 forgets its seed to 1e-12 in ~760 bars)
+and more than the longest finite look-back (NVI's 255-bar average)."""
+
+if max(MEMORY.values()) > MIN_WINDOW:
+    raise FeatureError("MIN_WINDOW is shorter than the memory of a recursive indicator")
 
 CHANNELS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -240,8 +254,8 @@ class CandleWindow:
     """The candle and indicator channels, live: one closed candle at a time.
 
     Keeps the last ``window`` candles, and every candle of the newest candle's UTC day
-    (session VWAP), in growable column buffers; :meth:`append` recomputes the 60 features
-    over them and caches the newest row in :attr:`latest`.
+    (session VWAP), in growable column buffers; :meth:`append` validates the new candle,
+    computes its 60 features from the buffers and caches them in :attr:`latest`.
     """
 
     _COLUMNS = ("open", "high", "low", "close", "volume")
@@ -256,6 +270,8 @@ class CandleWindow:
         self._start = 0
         self._stop = 0
         self._latest = np.full(N_CANDLE, np.nan)
+        self._candle_out = self._latest[: len(CANDLE_FEATURE_NAMES)]
+        self._indicator_out = self._latest[len(CANDLE_FEATURE_NAMES) :]
         self._latest_view = self._latest.view()
         self._latest_view.setflags(write=False)
         self.candles_seen = 0
@@ -288,7 +304,7 @@ class CandleWindow:
     def append(
         self, open_ns: int, open_: float, high: float, low: float, close: float, volume: float
     ) -> FloatArray:
-        """Add one closed candle, recompute, return :attr:`latest`.
+        """Add one closed candle, compute its features, return :attr:`latest`.
 
         A malformed candle, or one not after the newest, raises :class:`FeatureError` and is
         not kept.
@@ -296,14 +312,20 @@ class CandleWindow:
         last = self.last_open_ns
         if last is not None and open_ns <= last:
             raise FeatureError(f"candle open time {open_ns} is not after the last one ({last})")
-        one = CandleArrays.from_arrays(
-            open=[open_], high=[high], low=[low], close=[close], volume=[volume], time_ns=[open_ns]
-        )
-        validate_candles(one)
-        self._push(open_ns, (open_, high, low, close, volume))
-        # Every held candle was validated on the way in, in time order.
-        self._latest[:] = candle_channels(self.arrays(), validate=False)[-1]
+        values = (float(open_), float(high), float(low), float(close), float(volume))
+        validate_candle(open_ns, *values)
+        self._push(open_ns, values)
+        # Every held candle was validated on the way in, in time order: the newest row
+        # straight from the column buffers, no further checks.
+        a, b = self._start, self._stop
+        cols = self._cols
+        h, lo, c, v = cols["high"][a:b], cols["low"][a:b], cols["close"][a:b], cols["volume"][a:b]
+        latest_candle_features(cols["open"][a:b], h, lo, c, v, self._candle_out)
         self.candles_seen += 1
+        trimmed = self.candles_seen > b - a  # older candles dropped: recursions use MEMORY
+        latest_indicator_features(
+            h, lo, c, v, self._time[a:b], self._indicator_out, trimmed=trimmed
+        )
         return self._latest_view
 
     def append_event(self, candle: CandleClosed) -> FloatArray:
@@ -364,7 +386,7 @@ class IncrementalFeatures:
         self.book = OrderBookFeatureState(depth=depth, cadence_ns=cadence_ns, config=book_config)
 
     def on_candle(self, candle: CandleClosed) -> None:
-        """A candle closed: recompute the candle and indicator channels."""
+        """A candle closed: compute its candle and indicator channels."""
         self.candles.append_event(candle)
 
     def update(self, row: SampleRow) -> FloatArray:

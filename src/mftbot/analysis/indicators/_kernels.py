@@ -4,6 +4,10 @@ Every kernel takes finite float64 arrays (the callers validate) and fills ``out`
 of the same length, with NaN during its warm-up; it returns ``out``. Each value depends only
 on inputs up to its index, so a kernel gives the same values on any prefix of its input.
 
+The ``*_last`` kernels return one indicator's value at the last element instead, repeating
+TA-Lib's algorithm (seeds, recursions, zero conventions) so that over the same input they
+equal its last output to rounding; a live pipeline calls them once per new bar.
+
 Kernels never allocate large arrays: callers pass numpy-allocated buffers (:func:`empty`).
 numpy asks for transparent huge pages on large arrays and numba's allocator does not; on a
 million bars the page faults of fresh numba arrays measured costlier than the arithmetic
@@ -12,6 +16,8 @@ of ``%``) and data-dependent branches where a select does.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -320,3 +326,268 @@ def window_max(x: FloatArray, window: int) -> FloatArray:
 def window_min(x: FloatArray, window: int) -> FloatArray:
     """:func:`rolling_min` into a fresh numpy buffer."""
     return rolling_min(x, window, empty(x.size))
+
+
+# --------------------------------------------------------------------------- newest value
+
+
+@jit
+def is_zero(x: float) -> bool:
+    """TA-Lib's ``TA_IS_ZERO``: |x| below 1e-8."""
+    return -1e-8 < x < 1e-8
+
+
+@jit
+def sma_last(x: FloatArray, period: int) -> float:
+    """TA-Lib's SMA at the last element (the ``period`` values summed afresh); NaN if
+    fewer."""
+    n = x.size
+    if n < period:
+        return np.nan
+    total = 0.0
+    for i in range(n - period, n):
+        total += x[i]
+    return total / period
+
+
+@jit
+def _ema_seeded(x: FloatArray, period: int, seed_end: int) -> float:
+    """EMA at the last element, ``k = 2 / (period + 1)``, seeded with the mean of the
+    ``period`` values ending at index ``seed_end``."""
+    total = 0.0
+    for i in range(seed_end + 1 - period, seed_end + 1):
+        total += x[i]
+    prev = total / period
+    k = 2.0 / (period + 1)
+    for i in range(seed_end + 1, x.size):
+        prev = (x[i] - prev) * k + prev
+    return prev
+
+
+@jit
+def ema_last(x: FloatArray, period: int) -> float:
+    """TA-Lib's EMA at the last element (seeded with the mean of the first ``period``
+    values, as :func:`ema`); NaN if fewer."""
+    if x.size < period:
+        return np.nan
+    return _ema_seeded(x, period, period - 1)
+
+
+@jit
+def macd_last(x: FloatArray, fast: int, slow: int, signal: int) -> tuple[float, float]:
+    """TA-Lib's MACD line and signal at the last element (``fast < slow``): both EMAs
+    seeded at index ``slow - 1``, the fast one on the ``fast`` values ending there, the
+    slow one on the first ``slow``; the signal an EMA of the line from that index, seeded
+    with the mean of its first ``signal`` values. NaN before index ``slow + signal - 2``."""
+    n = x.size
+    start = slow - 1
+    if n < start + signal:
+        return np.nan, np.nan
+    fast_total = 0.0
+    for i in range(start + 1 - fast, start + 1):
+        fast_total += x[i]
+    fast_ema = fast_total / fast
+    slow_total = 0.0
+    for i in range(start + 1):
+        slow_total += x[i]
+    slow_ema = slow_total / slow
+    k_fast = 2.0 / (fast + 1)
+    k_slow = 2.0 / (slow + 1)
+    k_signal = 2.0 / (signal + 1)
+    line = fast_ema - slow_ema
+    sig = line
+    seeded = start + signal - 1
+    for i in range(start + 1, n):
+        v = x[i]
+        fast_ema = (v - fast_ema) * k_fast + fast_ema
+        slow_ema = (v - slow_ema) * k_slow + slow_ema
+        line = fast_ema - slow_ema
+        if i < seeded:
+            sig += line
+        elif i == seeded:
+            sig = (sig + line) / signal
+        else:
+            sig = (line - sig) * k_signal + sig
+    return line, sig
+
+
+@jit
+def wilder_atr_last(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> float:
+    """:func:`wilder_atr` at the last element (TA-Lib's ATR); NaN up to index ``period``."""
+    n = close.size
+    if n <= period:
+        return np.nan
+    total = 0.0
+    for i in range(1, period + 1):
+        total += true_range(high[i], low[i], close[i - 1])
+    prev = total / period
+    keep = float(period - 1)
+    inv = 1.0 / period
+    for i in range(period + 1, n):
+        prev = (prev * keep + true_range(high[i], low[i], close[i - 1])) * inv
+    return prev
+
+
+@jit
+def rsi_last(x: FloatArray, period: int) -> float:
+    """TA-Lib's RSI at the last element: mean gain and loss of the first ``period``
+    changes, then Wilder's smoothing; 0 where gain + loss is 0; NaN up to index
+    ``period``."""
+    n = x.size
+    if n <= period:
+        return np.nan
+    gain = 0.0
+    loss = 0.0
+    for i in range(1, period + 1):
+        d = x[i] - x[i - 1]
+        if d < 0.0:
+            loss -= d
+        else:
+            gain += d
+    loss /= period
+    gain /= period
+    keep = float(period - 1)
+    inv = 1.0 / period  # a multiplication where TA-Lib divides: a rounding apart
+    for i in range(period + 1, n):
+        d = x[i] - x[i - 1]
+        loss = (loss * keep - min(d, 0.0)) * inv
+        gain = (gain * keep + max(d, 0.0)) * inv
+    total = gain + loss
+    return 100.0 * (gain / total) if total != 0.0 else 0.0
+
+
+@jit
+def dmi_last(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int
+) -> tuple[float, float, float]:
+    """TA-Lib's ADX, +DI and -DI at the last element, in one pass: directional movements
+    and true ranges summed over bars ``1..period-1``, then Wilder-smoothed as
+    ``x - x / period + today``; the DIs from bar ``period`` (0 where the smoothed range is
+    0 to 1e-8); the first ADX, at bar ``2·period - 1``, the mean of the DX values so far,
+    then Wilder's average. As in TA-Lib, a bar whose range or DI sum is 0 to 1e-8 adds no
+    DX and leaves the ADX."""
+    n = close.size
+    adx = np.nan
+    plus_di = np.nan
+    minus_di = np.nan
+    plus_dm = 0.0
+    minus_dm = 0.0
+    tr = 0.0
+    dx_sum = 0.0
+    inv = 1.0 / period  # multiplications where TA-Lib divides: a rounding apart
+    for i in range(1, n):
+        diff_p = high[i] - high[i - 1]
+        diff_m = low[i - 1] - low[i]
+        if i >= period:
+            plus_dm -= plus_dm * inv
+            minus_dm -= minus_dm * inv
+        if diff_m > 0.0 and diff_p < diff_m:
+            minus_dm += diff_m
+        elif diff_p > 0.0 and diff_p > diff_m:
+            plus_dm += diff_p
+        today = true_range(high[i], low[i], close[i - 1])
+        tr = tr - tr * inv + today if i >= period else tr + today
+        if i < period:
+            continue
+        dx = np.nan
+        if is_zero(tr):
+            plus_di = 0.0
+            minus_di = 0.0
+        else:
+            scale = 100.0 / tr
+            minus_di = minus_dm * scale
+            plus_di = plus_dm * scale
+            total = minus_di + plus_di
+            if not is_zero(total):
+                dx = 100.0 * (abs(minus_di - plus_di) / total)
+        if i < 2 * period - 1:
+            if dx == dx:
+                dx_sum += dx
+        elif i == 2 * period - 1:
+            if dx == dx:
+                dx_sum += dx
+            adx = dx_sum / period
+        elif dx == dx:
+            adx = (adx * (period - 1) + dx) * inv
+    return adx, plus_di, minus_di
+
+
+@jit
+def _extremes(high: FloatArray, low: FloatArray, stop: int, period: int) -> tuple[float, float]:
+    """Highest high and lowest low of the ``period`` bars before index ``stop``."""
+    top = high[stop - period]
+    bottom = low[stop - period]
+    for i in range(stop - period + 1, stop):
+        top = high[i] if high[i] > top else top
+        bottom = low[i] if low[i] < bottom else bottom
+    return top, bottom
+
+
+@jit
+def stoch_last(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    k_period: int,
+    k_smooth: int,
+    d_period: int,
+) -> tuple[float, float]:
+    """TA-Lib's slow stochastic (SMA smoothing) at the last element: fast %K over
+    ``k_period`` bars (0 where the range is 0), %K its mean over ``k_smooth`` bars, %D the
+    mean of ``d_period`` %K; NaN before index ``k_period + k_smooth + d_period - 3``."""
+    n = close.size
+    count = k_smooth + d_period - 1
+    if n < k_period + count - 1:
+        return np.nan, np.nan
+    fast = np.empty(count)
+    for j in range(count):
+        stop = n - count + 1 + j
+        top, bottom = _extremes(high, low, stop, k_period)
+        diff = (top - bottom) / 100.0
+        fast[j] = (close[stop - 1] - bottom) / diff if diff != 0.0 else 0.0
+    slow_k = 0.0
+    d_total = 0.0
+    for j in range(d_period):
+        total = 0.0
+        for m in range(j, j + k_smooth):
+            total += fast[m]
+        slow_k = total / k_smooth
+        d_total += slow_k
+    return slow_k, d_total / d_period
+
+
+@jit
+def willr_last(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> float:
+    """TA-Lib's Williams %R at the last element (0 where the range is 0); NaN if fewer
+    than ``period`` bars."""
+    n = close.size
+    if n < period:
+        return np.nan
+    top, bottom = _extremes(high, low, n, period)
+    diff = (top - bottom) / -100.0
+    return (top - close[n - 1]) / diff if diff != 0.0 else 0.0
+
+
+@jit
+def bbands_last(x: FloatArray, period: int, deviations: float) -> tuple[float, float, float]:
+    """TA-Lib's Bollinger bands (SMA ± ``deviations`` population standard deviations) at
+    the last element; NaN if fewer than ``period`` values. The variance is taken as TA-Lib
+    takes it, from sums of the values less the window's first, so a window of equal values
+    has exactly none."""
+    n = x.size
+    if n < period:
+        return np.nan, np.nan, np.nan
+    shift = x[n - period]
+    total = 0.0
+    shifted = 0.0
+    squares = 0.0
+    for i in range(n - period, n):
+        total += x[i]
+        d = x[i] - shift
+        shifted += d
+        squares += d * d
+    middle = total / period
+    mean = shifted / period
+    variance = squares / period - mean * mean
+    band = (math.sqrt(variance) if variance > 0.0 else 0.0) * deviations
+    return middle + band, middle, middle - band
