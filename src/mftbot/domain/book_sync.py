@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -309,23 +309,14 @@ class BookSynchronizer(ABC):
     def _apply(self, delta: BookDelta) -> bool:
         book = self.book
         try:
-            levels = book.apply_delta(
-                delta.bids,
-                delta.asks,
-                update_id=delta.update_id,
-                ts_event=delta.ts_event,
-                ts_recv=delta.ts_recv,
-                seq=delta.seq,
-            )
+            levels = book.apply_delta_event(delta)
         except BookError as exc:
             self._record_bad(delta.update_id, f"bad_level: {exc}")
             self.resync(ResyncReason.BAD_MESSAGE, str(exc))
             return False
-        if book.is_crossed():
-            self.resync(
-                ResyncReason.CROSSED,
-                f"after {delta.update_id}: bid {book.best_bid} >= ask {book.best_ask}",
-            )
+        bid, ask = book.top_of_book()
+        if bid is not None and ask is not None and bid[0] >= ask[0]:
+            self.resync(ResyncReason.CROSSED, f"after {delta.update_id}: bid {bid} >= ask {ask}")
             return False
         self._last_id = delta.update_id
         self._last_ts = delta.ts_recv
@@ -333,8 +324,9 @@ class BookSynchronizer(ABC):
         stats = self.stats
         stats.deltas_applied += 1
         stats.level_updates += levels
-        if self.on_update is not None:
-            self.on_update(book)
+        on_update = self.on_update
+        if on_update is not None:
+            on_update(book)
         return True
 
     def _hold(self, delta: BookDelta) -> None:
@@ -362,6 +354,19 @@ class BinanceSpotBookSync(BookSynchronizer):
 
     replaces_stale_snapshot = False
 
+    def on_delta(self, delta: BookDelta) -> bool:
+        """Apply, skip, buffer or resync on one delta; True when it was applied."""
+        first = delta.first_update_id
+        if (
+            first == self._last_id + 1  # the common case, checked first: next in sequence
+            and self.state is _LIVE
+            and delta.update_id >= first
+            and delta.symbol == self.symbol
+            and delta.venue == self.venue
+        ):
+            return self._apply(delta)
+        return super().on_delta(delta)
+
     def _first(self, delta: BookDelta, snapshot_id: int) -> int:
         if delta.update_id <= snapshot_id:
             return _OLD
@@ -382,6 +387,20 @@ class BinanceFuturesBookSync(BookSynchronizer):
     """Binance USD-M / COIN-M diff-depth rules (``U``/``u``/``pu``)."""
 
     replaces_stale_snapshot = False
+
+    def on_delta(self, delta: BookDelta) -> bool:
+        """Apply, skip, buffer or resync on one delta; True when it was applied."""
+        last = self._last_id
+        if (
+            delta.prev_update_id == last  # the common case, checked first: next in sequence
+            and self.state is _LIVE
+            and delta.update_id > last
+            and delta.first_update_id <= delta.update_id
+            and delta.symbol == self.symbol
+            and delta.venue == self.venue
+        ):
+            return self._apply(delta)
+        return super().on_delta(delta)
 
     def _first(self, delta: BookDelta, snapshot_id: int) -> int:
         if delta.update_id < snapshot_id:
@@ -415,8 +434,17 @@ class BybitBookSync(BookSynchronizer):
 
     def on_delta(self, delta: BookDelta) -> bool:
         """A delta with ``u == 1`` is treated as a snapshot (Bybit service restart)."""
-        if delta.update_id == 1:
+        u = delta.update_id
+        if u == 1:
             return self.on_snapshot(_as_snapshot(delta))
+        if (
+            u == self._last_id + 1  # the common case: next in sequence
+            and self.state is _LIVE
+            and delta.first_update_id <= u
+            and delta.symbol == self.symbol
+            and delta.venue == self.venue
+        ):
+            return self._apply(delta)
         return super().on_delta(delta)
 
 
@@ -438,6 +466,8 @@ _SYNCHRONIZERS: dict[str, type[BookSynchronizer]] = {
     Venue.BINANCE_USDM.value: BinanceFuturesBookSync,
     Venue.BINANCE_COINM.value: BinanceFuturesBookSync,
     Venue.BYBIT.value: BybitBookSync,
+    # The simulated venue (synthetic market) numbers deltas contiguously: U == previous u + 1.
+    Venue.SIMULATED.value: BinanceSpotBookSync,
 }
 
 
@@ -482,7 +512,8 @@ class TickerCheck:
     the last update id of an applied book update, the book's best bid and ask (price and size)
     right after that update must equal the ticker's exactly. Tickers and depth events arrive
     on different streams, so either may come first: the book's top after each update is kept
-    for the last ``keep`` updates, and tickers ahead of the book wait for it.
+    for the last ``keep`` updates, and tickers ahead of the book wait for it (the last
+    ``keep`` of them, in arrival order).
     """
 
     def __init__(self, *, keep: int = 4096, samples: int = 20) -> None:
@@ -496,31 +527,31 @@ class TickerCheck:
         self._samples = samples
         self._tops: dict[int, tuple[Level | None, Level | None]] = {}
         self._top_ids: deque[int] = deque()
-        self._waiting: dict[int, QuoteTick] = {}
-        self._waiting_ids: deque[int] = deque()
+        self._waiting: dict[int, QuoteTick] = {}  # update id -> ticker, in arrival order
         self._last_id = -1
 
     def on_book(self, book: OrderBook) -> None:
         """Record the book's top after an applied update (a synchronizer's ``on_update``)."""
         update_id = book.update_id
-        top = (book.bids.best(), book.asks.best())
-        tops = self._tops
-        tops[update_id] = top
+        top = book.top_of_book()
+        self._tops[update_id] = top
         ids = self._top_ids
         ids.append(update_id)
         if len(ids) > self.keep:
-            tops.pop(ids.popleft(), None)
+            self._tops.pop(ids.popleft(), None)
         if update_id > self._last_id:
             self._last_id = update_id
-        order = self._waiting_ids
-        if order:
-            waiting = self._waiting
+        waiting = self._waiting
+        if waiting:
             quote = waiting.pop(update_id, None)
             if quote is not None:
                 self._compare(update_id, quote, top)
             # Tickers for ids the book has passed can no longer align: forget them.
-            while order and order[0] <= update_id:
-                waiting.pop(order.popleft(), None)
+            if waiting:
+                if max(waiting) <= update_id:
+                    waiting.clear()  # the usual case: the book passed them all
+                else:
+                    self._forget_through(update_id)
 
     def on_quote(self, quote: QuoteTick) -> None:
         """Compare ``quote`` with the book now, or later when its update id is reached."""
@@ -528,15 +559,23 @@ class TickerCheck:
         if update_id is None:
             return
         self.quotes += 1
+        if update_id > self._last_id:  # ahead of the book (no top kept has a higher id)
+            waiting = self._waiting
+            waiting[update_id] = quote
+            if len(waiting) > self.keep:
+                del waiting[next(iter(waiting))]  # the oldest
+            return
         top = self._tops.get(update_id)
         if top is not None:
             self._compare(update_id, quote, top)
-        elif update_id > self._last_id:
-            self._waiting[update_id] = quote
-            order = self._waiting_ids
-            order.append(update_id)
-            if len(order) > self.keep:
-                self._waiting.pop(order.popleft(), None)
+
+    def _forget_through(self, update_id: int) -> None:
+        """Drop waiting tickers from the oldest on, while their id is <= ``update_id``."""
+        waiting = self._waiting
+        for waiting_id in list(waiting):
+            if waiting_id > update_id:
+                break
+            del waiting[waiting_id]
 
     def _compare(
         self, update_id: int, quote: QuoteTick, top: tuple[Level | None, Level | None]
@@ -563,8 +602,9 @@ class BookSet:
 
     Book events go to the instrument's synchronizer, :class:`QuoteTick` to its
     :class:`TickerCheck` (unless ``check_tickers`` is off); other events are counted and
-    ignored. With ``stale_after_ns`` set,
-    every ready book is checked for staleness on the events' receive clock about once a second.
+    ignored. With ``stale_after_ns`` set, every ready book is checked for staleness on the
+    events' receive clock about once a second. :meth:`consume` routes a whole stream in one
+    loop (the replay path); :meth:`on_event` routes one event the same way.
     """
 
     def __init__(
@@ -578,7 +618,9 @@ class BookSet:
         self.entries: dict[tuple[str, str], BookEntry] = {}
         self.check_tickers = check_tickers
         self.events = 0
-        self._index: dict[str, dict[str, BookEntry]] = {}
+        # symbol -> venue -> handler, one table per event type (the routing of consume()).
+        self._deltas: dict[str, dict[str, Callable[[BookDelta], bool]]] = {}
+        self._quotes: dict[str, dict[str, Callable[[QuoteTick], None]]] = {}
         self._bad = bad
         self._stale_after_ns = stale_after_ns
         self._max_buffer = max_buffer
@@ -599,7 +641,8 @@ class BookSet:
                 on_update=tickers.on_book if self.check_tickers else None,
             )
             found = self.entries[key] = BookEntry(sync, tickers)
-            self._index.setdefault(symbol, {})[venue] = found
+            self._deltas.setdefault(symbol, {})[venue] = sync.on_delta
+            self._quotes.setdefault(symbol, {})[venue] = tickers.on_quote
         return found
 
     def on_event(self, event: MarketEvent) -> None:
@@ -607,22 +650,59 @@ class BookSet:
         self.events += 1
         if self._stale_after_ns is not None and event.ts_recv >= self._next_stale_check:
             self.check_stale(event.ts_recv)  # before the event: time moved on to it
-        if type(event) is QuoteTick:
-            if not self.check_tickers:
-                return
-            by_venue = self._index.get(event.symbol)
-            entry = None if by_venue is None else by_venue.get(event.venue)
-            if entry is None:
-                entry = self.entry(event.venue, event.symbol)
-            entry.tickers.on_quote(event)
-        elif type(event) is BookDelta:
-            by_venue = self._index.get(event.symbol)
-            entry = None if by_venue is None else by_venue.get(event.venue)
-            if entry is None:
-                entry = self.entry(event.venue, event.symbol)
-            entry.sync.on_delta(event)
-        elif type(event) is BookSnapshot:
-            self.entry(event.venue, event.symbol).sync.on_snapshot(event)
+        kind = type(event)
+        if kind is QuoteTick:
+            if self.check_tickers:
+                try:
+                    on_quote = self._quotes[event.symbol][event.venue]
+                except KeyError:
+                    on_quote = self.entry(event.venue, event.symbol).tickers.on_quote
+                on_quote(event)  # type: ignore[arg-type]
+        elif kind is BookDelta:
+            try:
+                on_delta = self._deltas[event.symbol][event.venue]
+            except KeyError:
+                on_delta = self.entry(event.venue, event.symbol).sync.on_delta
+            on_delta(event)  # type: ignore[arg-type]
+        elif kind is BookSnapshot:
+            self.entry(event.venue, event.symbol).sync.on_snapshot(event)  # type: ignore[arg-type]
+
+    def consume(self, events: Iterable[MarketEvent]) -> int:
+        """Route every event of ``events`` in order; returns how many there were."""
+        if self._stale_after_ns is not None:
+            events = self._stale_checked(events)
+        deltas = self._deltas
+        quotes = self._quotes
+        tickers = self.check_tickers
+        count = 0
+        try:
+            for count, event in enumerate(events, 1):  # noqa: B007 - counted in finally
+                kind = type(event)
+                if kind is QuoteTick:
+                    if tickers:
+                        try:
+                            on_quote = quotes[event.symbol][event.venue]
+                        except KeyError:
+                            on_quote = self.entry(event.venue, event.symbol).tickers.on_quote
+                        on_quote(event)  # type: ignore[arg-type]
+                elif kind is BookDelta:
+                    try:
+                        on_delta = deltas[event.symbol][event.venue]
+                    except KeyError:
+                        on_delta = self.entry(event.venue, event.symbol).sync.on_delta
+                    on_delta(event)  # type: ignore[arg-type]
+                elif kind is BookSnapshot:
+                    self.entry(event.venue, event.symbol).sync.on_snapshot(event)  # type: ignore[arg-type]
+        finally:
+            self.events += count
+        return count
+
+    def _stale_checked(self, events: Iterable[MarketEvent]) -> Iterator[MarketEvent]:
+        """``events``, checking the books for staleness before each one when it is due."""
+        for event in events:
+            if event.ts_recv >= self._next_stale_check:
+                self.check_stale(event.ts_recv)  # before the event: time moved on to it
+            yield event
 
     def check_stale(self, now_ns: int) -> None:
         """Check every book for staleness at ``now_ns`` (receive clock)."""

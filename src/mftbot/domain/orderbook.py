@@ -20,8 +20,8 @@ so a caller cannot use a meaningless number by accident.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Sequence
+from heapq import heapify, heappop, heappush
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,18 +35,38 @@ _COMPACT_SLACK = 256
 
 def check_levels(levels: Iterable[Level], side: str) -> None:
     """Raise :class:`BookError` unless every level has a finite price > 0 and size >= 0."""
+    inf = _INF
     try:
         for price, size in levels:
-            if not (0.0 < price < _INF and 0.0 <= size < _INF):
-                raise BookError(f"bad level in {side}: price={price!r} size={size!r}")
+            # One sum covers both "finite" tests (and NaN); it can also overflow for two huge
+            # finite numbers, so a level that fails here is judged again, exactly.
+            if price > 0.0 and size >= 0.0 and price + size < inf:
+                continue
+            _check_exactly(levels, side)
+            return
     except (TypeError, ValueError) as exc:
         raise BookError(f"malformed level in {side}: {exc}") from exc
+
+
+def _check_exactly(levels: Iterable[Level], side: str) -> None:
+    for price, size in levels:
+        if not (0.0 < price < _INF and 0.0 <= size < _INF):
+            raise BookError(f"bad level in {side}: price={price!r} size={size!r}")
 
 
 class BookSide:
     """One side of an L2 book; ``is_bid`` orders it best-first (highest bid, lowest ask)."""
 
-    __slots__ = ("_heap", "_levels", "_sign", "_sorted", "_sorted_ok", "is_bid")
+    __slots__ = (
+        "_best",
+        "_best_ok",
+        "_heap",
+        "_levels",
+        "_sign",
+        "_sorted",
+        "_sorted_ok",
+        "is_bid",
+    )
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
@@ -55,6 +75,8 @@ class BookSide:
         self._heap: list[float] = []
         self._sorted: list[float] = []
         self._sorted_ok = True
+        self._best: Level | None = None  # the best level, valid while _best_ok
+        self._best_ok = True
 
     def __len__(self) -> int:
         return len(self._levels)
@@ -71,8 +93,9 @@ class BookSide:
         self._levels = {price: size for price, size in levels if size > 0.0}
         sign = self._sign
         self._heap = [sign * price for price in self._levels]
-        heapq.heapify(self._heap)
+        heapify(self._heap)
         self._sorted_ok = False
+        self._best_ok = False
 
     def clear(self) -> None:
         """Remove every level."""
@@ -80,46 +103,62 @@ class BookSide:
         self._heap = []
         self._sorted = []
         self._sorted_ok = True
+        self._best = None
+        self._best_ok = True
 
     def apply(self, levels: Iterable[Level]) -> None:
         """Set each level's size; size 0 removes it. Caller validates first."""
         book = self._levels
         heap = self._heap
         sign = self._sign
-        push = heapq.heappush
         remove = book.pop
-        changed = False
+        count = len(book)
+        pushed = len(heap)
         for price, size in levels:
-            if size == 0.0:
-                if remove(price, None) is not None:
-                    changed = True
-            else:
+            if size:  # validated: not NaN, so falsy means 0.0
                 if price not in book:
-                    push(heap, sign * price)
-                    changed = True
+                    heappush(heap, sign * price)  # a new level
                 book[price] = size
-        if changed:
-            self._sorted_ok = False
-            if len(heap) > 2 * len(book) + _COMPACT_SLACK:
-                self._heap = [sign * price for price in book]
-                heapq.heapify(self._heap)
+            else:
+                remove(price, None)
+        self._best_ok = False
+        if len(heap) != pushed or len(book) != count:
+            self._levels_changed()
+
+    def _levels_changed(self) -> None:
+        """Levels were added or removed: drop the sorted view, compact the heap if stale."""
+        self._sorted_ok = False
+        book = self._levels
+        if len(self._heap) > 2 * len(book) + _COMPACT_SLACK:
+            sign = self._sign
+            self._heap = [sign * price for price in book]
+            heapify(self._heap)
 
     def best_price(self) -> float | None:
         """Best price (highest bid / lowest ask), or ``None`` when the side is empty."""
+        best = self._best if self._best_ok else self.best()
+        return None if best is None else best[0]
+
+    def best(self) -> Level | None:
+        """Best level as (price, size), or ``None`` when the side is empty.
+
+        Kept until the side changes; stale heap entries met on the way are popped."""
+        if self._best_ok:
+            return self._best
         heap = self._heap
         book = self._levels
         sign = self._sign
+        best = None
         while heap:
             price = sign * heap[0]
-            if price in book:
-                return price
-            heapq.heappop(heap)
-        return None
-
-    def best(self) -> Level | None:
-        """Best level as (price, size), or ``None`` when the side is empty."""
-        price = self.best_price()
-        return None if price is None else (price, self._levels[price])
+            size = book.get(price)
+            if size is not None:
+                best = (price, size)
+                break
+            heappop(heap)
+        self._best = best
+        self._best_ok = True
+        return best
 
     def prices(self) -> list[float]:
         """Every price, best first (a cached list: do not modify it)."""
@@ -224,6 +263,20 @@ class OrderBook:
         self.seq = seq
         return len(bids) + len(asks)
 
+    def apply_delta_event(self, delta: BookDelta) -> int:
+        """:meth:`apply_delta` with the levels and stamps of ``delta``; returns the levels."""
+        bids = delta.bids
+        asks = delta.asks
+        check_levels(bids, "bids")
+        check_levels(asks, "asks")
+        self.bids.apply(bids)
+        self.asks.apply(asks)
+        self.update_id = delta.update_id
+        self.ts_event = delta.ts_event
+        self.ts_recv = delta.ts_recv
+        self.seq = delta.seq
+        return len(bids) + len(asks)
+
     def apply_event(self, event: BookSnapshot | BookDelta) -> None:
         """Apply a normalised event without any sequence check."""
         if isinstance(event, BookSnapshot):
@@ -275,9 +328,16 @@ class OrderBook:
 
     def is_crossed(self) -> bool:
         """True when both sides exist and best bid >= best ask (locked counts as crossed)."""
-        bid = self.bids.best_price()
-        ask = self.asks.best_price()
-        return bid is not None and ask is not None and bid >= ask
+        bid, ask = self.top_of_book()
+        return bid is not None and ask is not None and bid[0] >= ask[0]
+
+    def top_of_book(self) -> tuple[Level | None, Level | None]:
+        """(best bid, best ask) as (price, size) levels; ``None`` for an empty side."""
+        bids, asks = self.bids, self.asks
+        return (
+            bids._best if bids._best_ok else bids.best(),
+            asks._best if asks._best_ok else asks.best(),
+        )
 
     def mid(self) -> float | None:
         """(best bid + best ask) / 2, or ``None`` when a side is empty."""
