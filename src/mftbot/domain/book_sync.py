@@ -466,8 +466,6 @@ _SYNCHRONIZERS: dict[str, type[BookSynchronizer]] = {
     Venue.BINANCE_USDM.value: BinanceFuturesBookSync,
     Venue.BINANCE_COINM.value: BinanceFuturesBookSync,
     Venue.BYBIT.value: BybitBookSync,
-    # The simulated venue (synthetic market) numbers deltas contiguously: U == previous u + 1.
-    Venue.SIMULATED.value: BinanceSpotBookSync,
 }
 
 
@@ -479,9 +477,13 @@ def make_synchronizer(
     max_buffer: int = DEFAULT_MAX_BUFFER,
     bad: BadInputSink | None = None,
     on_update: Callable[[OrderBook], None] | None = None,
+    protocol: str | None = None,
 ) -> BookSynchronizer:
-    """The synchronizer for ``venue`` (a :class:`~mftbot.domain.enums.Venue` id)."""
-    cls = _SYNCHRONIZERS.get(str(venue))
+    """The synchronizer for ``venue`` (a :class:`~mftbot.domain.enums.Venue` id).
+
+    ``protocol`` names another venue whose sequencing rules ``venue``'s stream follows.
+    """
+    cls = _SYNCHRONIZERS.get(str(protocol or venue))
     if cls is None:
         raise ValueError(
             f"no book synchronizer for venue {venue!r}; known: {', '.join(_SYNCHRONIZERS)}"
@@ -597,6 +599,11 @@ class BookEntry:
     tickers: TickerCheck
 
 
+_REPLAY_PROTOCOL = {Venue.SIMULATED.value: Venue.BINANCE.value}
+"""Replayed venues that follow another venue's sequencing: the synthetic market numbers its
+deltas contiguously (``U == previous u + 1``), as Binance spot does."""
+
+
 class BookSet:
     """Books for every (venue, symbol) seen in a merged event stream.
 
@@ -635,6 +642,7 @@ class BookSet:
             sync = make_synchronizer(
                 venue,
                 symbol,
+                protocol=_REPLAY_PROTOCOL.get(venue),
                 stale_after_ns=self._stale_after_ns or DEFAULT_STALE_AFTER_NS,
                 max_buffer=self._max_buffer,
                 bad=self._bad,
