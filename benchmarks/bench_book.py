@@ -14,9 +14,15 @@ Usage::
       (the usual Python L2 book), reading best bid/ask after each message like the sync does.
 
 (2) End-to-end: read + decode + merge + apply (``mftbot book replay`` without output) over all
-    files at once, in messages (events yielded by the readers) per second, with a breakdown:
-    read only, read + merge, full without and with the bookTicker check (the CLI path).
-    ``--profile`` adds a cProfile of the full run.
+    files at once, in messages (events yielded by the readers) per second, built up stage by
+    stage: read + decode only, + merge, + books, + the bookTicker check (the CLI path); the
+    cost of each stage per message is the difference of CPU times. ``--profile`` adds a
+    cProfile of the full run.
+
+Every figure is the best of ``--repeat`` runs, single-threaded, with the cyclic GC paused
+while timing (as ``mftbot book replay`` runs). The first figure is per CPU second of this
+process (``time.process_time``: the one-core cost, steadier on a shared machine), the second
+per wall second.
 
 Targets: >= 1,000,000 level updates/s (1, sync) and >= 300,000 messages/s (2).
 """
@@ -150,6 +156,32 @@ def _full_no_tickers(files: list[Path]) -> int:
     return replay_books(files, books=BookSet(check_tickers=False)).events
 
 
+def _machine() -> str:
+    """CPU model, cores and load: what the figures were measured on."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return (
+        f"machine: {model}, cpu_count={os.cpu_count()}, usable cores={affinity}, "
+        f"load average {load}; python {sys.version.split()[0]}; single-threaded runs"
+    )
+
+
+_TARGET_LEVELS = 1_000_000
+_TARGET_MESSAGES = 300_000
+
+
+def _verdict(rate: float, target: int) -> str:
+    return "met" if rate >= target else f"missed by {target / rate:.2f}x"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="recorded data folder (default: ../shared/data)")
@@ -160,11 +192,8 @@ def main(argv: list[str] | None = None) -> None:
 
     recordings = discover_recordings(require_data_dir(args.data))
     files = [f for rec in recordings for f in rec.files]
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    print(
-        f"machine: {platform.processor() or platform.machine()}, cpu_count={os.cpu_count()}, "
-        f"usable cores={affinity}, python {sys.version.split()[0]}, single-threaded runs"
-    )
+    print("command: " + " ".join([Path(sys.executable).name, *sys.argv]))
+    print(_machine())
     print(f"data: {len(recordings)} recordings, {len(files)} files")
 
     start = time.perf_counter()
@@ -176,30 +205,46 @@ def main(argv: list[str] | None = None) -> None:
     accepted_levels = sum(len(e.bids) + len(e.asks) for ev in accepted for e in ev)
     print(f"decoded {n_events:,} book events in {decode_s:.2f} s (not timed below)")
 
-    print(f"\n(1) book application, one core, best of {args.repeat} (wall / CPU time)")
+    print(f"\n(1) book application, one core, best of {args.repeat} (per CPU second / wall)")
+    sync_rate = 0.0
     for name, count, fn in (
         ("sync  (sequencing + checks)", levels, lambda: _sync_all(streams)),
         ("book  (OrderBook only)     ", accepted_levels, lambda: _book_only(accepted)),
         ("peer  (SortedDict book)    ", accepted_levels, lambda: _peer_sorteddict(accepted)),
     ):
         wall, cpu = _timed(fn, args.repeat)
-        print(f"  {name}: {count / wall:>11,.0f} / {count / cpu:>11,.0f} level updates/s")
+        sync_rate = sync_rate or count / cpu
+        print(f"  {name}: {count / cpu:>11,.0f} / {count / wall:>11,.0f} level updates/s")
     print(f"  ({levels:,} level updates in {n_events:,} book messages)")
+    print(
+        f"  target >= {_TARGET_LEVELS:,} level updates/s (sync): "
+        f"{_verdict(sync_rate, _TARGET_LEVELS)}"
+    )
 
-    print("\n(2) end-to-end replay of all files at once (read + decode + merge + apply)")
+    print(f"\n(2) end-to-end replay of all files at once, best of {args.repeat} (per CPU s / wall)")
+    previous = 0.0
+    full_rate = 0.0
     for name, run in (
-        ("read only", _read_only),
-        ("read + merge", _read_merge),
-        ("full, no ticker check", _full_no_tickers),
-        ("full (CLI path)", _full),
+        ("read + decode", _read_only),
+        ("+ merge", _read_merge),
+        ("+ books", _full_no_tickers),
+        ("+ ticker check = CLI", _full),
     ):
         counts: list[int] = []
         wall, cpu = _timed(lambda run=run, counts=counts: counts.append(run(files)), args.repeat)
         counted = counts[-1]
+        full_rate = counted / cpu
+        step_us = (cpu - previous) / counted * 1e6
+        previous = cpu
         print(
-            f"  {name:<22} {counted / wall:>10,.0f} / {counted / cpu:>10,.0f} messages/s "
-            f"({counted:,} messages, {wall:.2f} s wall)"
+            f"  {name:<21} {counted / cpu:>9,.0f} / {counted / wall:>9,.0f} messages/s "
+            f"({counted:,} messages, {cpu:.2f} s CPU, {wall:.2f} s wall; "
+            f"this stage {step_us:.2f} us/message)"
         )
+    print(
+        f"  target >= {_TARGET_MESSAGES:,} messages/s (CLI path): "
+        f"{_verdict(full_rate, _TARGET_MESSAGES)}"
+    )
 
     if args.profile:
         profiler = cProfile.Profile()

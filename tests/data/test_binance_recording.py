@@ -230,6 +230,12 @@ def test_malformed_json(tmp_path: Path) -> None:
     assert bad.counts == Counter({"malformed_json": 1})
 
 
+def test_timestamp_with_leading_zeros_is_read_as_a_number(tmp_path: Path) -> None:
+    events, bad = read(spot_file(tmp_path, [f"000{TS} {QUOTE}", f"{TS + 1} {QUOTE}"]))
+    assert bad.total == 0
+    assert [e.ts_recv for e in events] == [TS, TS + 1]
+
+
 def test_line_without_timestamp(tmp_path: Path) -> None:
     _, bad, _ = _one_bad(tmp_path, TRADE)
     assert bad.counts == Counter({"no_timestamp": 1})

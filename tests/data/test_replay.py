@@ -160,3 +160,13 @@ def test_replay_binance_and_bybit_together(data_dir: Path) -> None:
     assert stamps == sorted(stamps)
     assert isinstance(merged[-1], BookDelta)  # Bybit's December 2024 comes after July 2024
     assert merged[-1].venue == "bybit"
+
+
+def test_merge_bursts_and_ties_with_the_runner_up() -> None:
+    # stream 0 leads with a burst; its 2s tie with stream 1's 2: stream 0 first, then 1
+    a = make(0, [1, 2, 2, 3, 3, 7])
+    b = make(1, [2, 3, 3, 4])
+    c = make(2, [0, 3, 9])
+    merged = [(i.ts_recv, i.stream, i.pos) for i in merge_streams([a, b, c])]
+    assert merged == sorted(merged)  # by time, then stream, then position
+    assert len(merged) == 13

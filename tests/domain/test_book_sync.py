@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mftbot.data.quality import BadInputLog
 from mftbot.domain.book_sync import (
@@ -423,3 +425,80 @@ def test_invalid_settings_are_rejected() -> None:
         BinanceSpotBookSync(*SPOT, stale_after_ns=0)
     with pytest.raises(ValueError, match="max_buffer"):
         BinanceSpotBookSync(*SPOT, max_buffer=-1)
+
+
+# -- the in-sequence fast path agrees with the general rules ----------------------------------
+
+_INSTRUMENTS = {"spot": SPOT, "usdm": USDM, "bybit": BYBIT}
+_KINDS = ["next"] * 8 + [
+    "gap",
+    "old",
+    "overlap",
+    "reversed",
+    "foreign",
+    "nopu",
+    "snapshot",
+    "cross",
+]
+
+
+def _general_on_delta(sync: BookSynchronizer, d: BookDelta) -> bool:
+    """The venue rules without any subclass fast path (Bybit's u == 1 restart kept)."""
+    if isinstance(sync, BybitBookSync) and d.update_id == 1:
+        restart = BookSnapshot(d.venue, d.symbol, d.ts_event, d.ts_recv, 1, d.bids, d.asks)
+        return sync.on_snapshot(restart)
+    return BookSynchronizer.on_delta(sync, d)
+
+
+@st.composite
+def _delta_runs(draw: st.DrawFn) -> tuple[str, list[BookDelta | BookSnapshot]]:
+    """Mostly in-sequence deltas, with gaps, repeats, overlaps, reversed ranges, missing
+    ``pu``, foreign instruments, crossing levels and snapshots mixed in."""
+    market = draw(st.sampled_from(sorted(_INSTRUMENTS)))
+    inst = _INSTRUMENTS[market]
+    events: list[BookDelta | BookSnapshot] = [snap(inst, 10)]
+    last = 10
+    for _ in range(draw(st.integers(1, 40))):
+        kind = draw(st.sampled_from(_KINDS))
+        width = 1 if market == "bybit" else draw(st.integers(1, 3))
+        first = {"gap": last + 3, "old": last - 2, "overlap": last}.get(kind, last + 1)
+        end = first + width - 1
+        price = draw(st.sampled_from([99.0, 99.5, 100.0, 100.5]))
+        size = draw(st.sampled_from([0.0, 1.0, 2.5]))
+        asks = [(price - 1.0, 1.0)] if kind == "cross" else []
+        if kind == "snapshot":
+            events.append(snap(inst, end))
+        elif kind == "reversed":
+            events.append(delta(inst, end + 1, end, [(price, size)], pu=last))
+        elif kind == "foreign":
+            other = ("binance", "ETH/USDT") if inst != ("binance", "ETH/USDT") else SPOT
+            events.append(delta(other, first, end, [(price, size)], pu=last))
+        else:
+            pu = None if kind == "nopu" else last
+            events.append(delta(inst, first, end, [(price, size)], asks, pu=pu))
+        if kind in ("next", "gap", "overlap", "cross", "snapshot"):
+            last = max(last, end)
+    return market, events
+
+
+@given(_delta_runs())
+@settings(max_examples=300, deadline=None)
+def test_fast_path_matches_the_general_rules(
+    run: tuple[str, list[BookDelta | BookSnapshot]],
+) -> None:
+    market, events = run
+    fast = make_synchronizer(*_INSTRUMENTS[market], bad=BadInputLog())
+    slow = make_synchronizer(*_INSTRUMENTS[market], bad=BadInputLog())
+    for event in events:
+        if isinstance(event, BookSnapshot):
+            assert fast.on_snapshot(event) == slow.on_snapshot(event)
+        else:
+            assert fast.on_delta(event) == _general_on_delta(slow, event)
+        assert (fast.state, fast.last_update_id, fast.buffered) == (
+            slow.state,
+            slow.last_update_id,
+            slow.buffered,
+        )
+        assert fast.stats == slow.stats
+        assert fast.book.top_bids() == slow.book.top_bids()
+        assert fast.book.top_asks() == slow.book.top_asks()

@@ -94,3 +94,78 @@ def test_bookset_stale_check_runs_on_the_receive_clock() -> None:
     assert books.entries[SPOT].sync.state is SyncState.RESYNC
     assert books.entries[SPOT].sync.stats.resyncs == {"stale": 1}
     assert books.entries[ETH].sync.state is SyncState.LIVE
+
+
+def _summary(books: BookSet) -> dict[tuple[str, str], tuple[object, ...]]:
+    return {
+        key: (
+            entry.sync.state,
+            entry.sync.last_update_id,
+            entry.sync.stats,
+            entry.sync.book.top_bids(),
+            entry.sync.book.top_asks(),
+            entry.tickers.quotes,
+            entry.tickers.aligned,
+            entry.tickers.mismatched,
+        )
+        for key, entry in books.entries.items()
+    }
+
+
+def _mixed_stream() -> list[MarketEvent]:
+    """Two instruments, tickers before and after their depth events, a gap and trades."""
+    events: list[MarketEvent] = [
+        quote(101, 100.0, 5.0, 101.0, 2.0),
+        BookSnapshot(*SPOT, 0, 1, 100, [(100.0, 1.0)], [(101.0, 2.0)]),
+        BookSnapshot(*ETH, 0, 2, 5, [(10.0, 1.0)], [(11.0, 1.0)]),
+    ]
+    for u in range(101, 160):
+        ts = 10 + u
+        events.append(TradeTick(*SPOT, ts, ts, 100.0, 0.1, Side.BUY, str(u)))
+        events.append(BookDelta(*SPOT, ts, ts, u, u, [(100.0, float(u))], []))
+        events.append(quote(u, 100.0, float(u), 101.0, 2.0 if u % 7 else 9.0))
+        if u != 130:  # a gap on ETH: it resyncs and waits for a snapshot
+            events.append(BookDelta(*ETH, ts, ts, u - 95, u - 95, [(10.0, float(u))], []))
+        events.append(quote(u - 95, 10.0, float(u), 11.0, 1.0, inst=ETH))
+    return events
+
+
+def test_consume_routes_like_on_event() -> None:
+    events = _mixed_stream()
+    one_by_one = BookSet()
+    for event in events:
+        one_by_one.on_event(event)
+    at_once = BookSet()
+    assert at_once.consume(iter(events)) == len(events)
+    assert at_once.events == one_by_one.events == len(events)
+    assert _summary(at_once) == _summary(one_by_one)
+    btc = at_once.entries[SPOT]
+    assert btc.tickers.aligned > 40  # both outcomes exercised
+    assert btc.tickers.mismatched > 5
+    assert at_once.entries[ETH].sync.stats.resyncs == {"gap": 1}
+
+
+def test_consume_with_stale_checks_and_without_tickers() -> None:
+    events = _mixed_stream()
+    for kwargs in ({"stale_after_ns": 20}, {"check_tickers": False}):
+        one_by_one = BookSet(**kwargs)  # type: ignore[arg-type]
+        for event in events:
+            one_by_one.on_event(event)
+        at_once = BookSet(**kwargs)  # type: ignore[arg-type]
+        at_once.consume(events)
+        assert _summary(at_once) == _summary(one_by_one)
+    assert one_by_one.entries[SPOT].tickers.quotes == 0  # tickers off: not even counted
+
+
+def test_waiting_tickers_out_of_order_are_forgotten_in_arrival_order() -> None:
+    check = TickerCheck()
+    sync = make_synchronizer(*SPOT, on_update=check.on_book)
+    check.on_quote(quote(110, 100.0, 3.0, 101.0, 2.0))
+    check.on_quote(quote(105, 100.0, 3.0, 101.0, 2.0))  # older id, arrived later
+    sync.on_snapshot(BookSnapshot(*SPOT, 0, 0, 100, [(100.0, 1.0)], [(101.0, 2.0)]))
+    sync.on_event(BookDelta(*SPOT, 0, 0, 101, 105, [(100.0, 3.0)], []))
+    assert (check.aligned, check.mismatched) == (1, 0)  # 105 compared when the book got there
+    assert list(check._waiting) == [110]  # still ahead of the book
+    sync.on_event(BookDelta(*SPOT, 0, 0, 106, 110, [], []))
+    assert (check.aligned, check.mismatched) == (2, 0)
+    assert not check._waiting

@@ -189,3 +189,29 @@ def test_reinserted_best_level_is_found_again() -> None:
     book.apply_delta([(100.0, 0.0)], [], update_id=14)
     assert book.best_bid == (99.0, 2.0)
     assert book.top_bids(2) == [(99.0, 2.0), (98.0, 3.0)]
+
+
+def test_huge_finite_levels_are_valid() -> None:
+    # price + size overflows to inf here: the quick test fails, the exact one accepts
+    huge = 1.7e308
+    check_levels([(huge, huge), (1.0, 0.0)], "bids")
+    book = OrderBook()
+    book.apply_delta([(huge, huge)], [])
+    assert book.best_bid == (huge, huge)
+    with pytest.raises(BookError, match=r"bad level in asks: price=1\.0 size=-1\.0"):
+        check_levels([(huge, huge), (1.0, -1.0)], "asks")  # the first bad level is named
+
+
+def test_top_of_book_follows_every_change() -> None:
+    book = _book()
+    assert book.top_of_book() == ((100.0, 1.0), (101.0, 4.0))
+    book.apply_delta([(100.0, 6.0)], [], update_id=11)  # size change at the best bid
+    assert book.top_of_book() == ((100.0, 6.0), (101.0, 4.0))
+    book.bids.apply([(100.5, 1.0)])  # a side changed directly
+    assert book.best_bid == (100.5, 1.0)
+    assert book.bids.best_price() == 100.5
+    book.apply_snapshot([(90.0, 1.0)], [], update_id=12)
+    assert book.top_of_book() == ((90.0, 1.0), None)
+    book.clear()
+    assert book.top_of_book() == (None, None)
+    assert not book.is_crossed()

@@ -63,9 +63,9 @@ def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for a block, then restore its previous state.
 
     A replay allocates millions of short-lived, acyclic containers (the level tuples and
-    lists of each message, freed by reference counting); with the collector on, each of its
-    generation-0 passes walks the batch of events in flight, about 5-8 % of the replay's
-    time. Any cycle made meanwhile is collected once it is back on.
+    lists of each message, freed by reference counting) that only trigger collector passes
+    over live objects: a few per cent of the replay's time, mostly cache misses. Any cycle
+    made meanwhile is collected once the collector is back on.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -21,7 +21,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -146,18 +145,6 @@ def read_binance_recording(
     stream names and message shapes inside. Raises :class:`DataError` (at call time) for a
     missing file or a venue that cannot be told; bad lines are recorded in ``bad``.
     """
-    return chain.from_iterable(read_binance_batches(path, venue=venue, symbol=symbol, bad=bad))
-
-
-def read_binance_batches(
-    path: str | os.PathLike[str],
-    *,
-    venue: str | None = None,
-    symbol: str | None = None,
-    bad: BadInputLog | None = None,
-) -> Iterator[list[MarketEvent]]:
-    """:func:`read_binance_recording` in batches: the events of each block of lines, in file
-    order (a few hundred to a few thousand per list; a list may be empty)."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: no such recording file")
@@ -166,7 +153,7 @@ def read_binance_batches(
     if resolved not in BINANCE_VENUES:
         raise DataError(f"{p}: venue {resolved!r} is not one of {sorted(BINANCE_VENUES)}")
     reader = _Reader(p, resolved, symbol, expected, bad if bad is not None else BadInputLog())
-    return reader.batches()
+    return reader.events()
 
 
 class _Reader:
@@ -191,51 +178,49 @@ class _Reader:
         self.seen: set[str] = set()
         self.decode: Callable[[bytes], Any] = _decode_nothing
 
-    def batches(self) -> Iterator[list[MarketEvent]]:
-        """The file's events, one list per block of lines, in file order."""
-        lineno = 0
-        with self.path.open("rb") as fh:
-            blocks = LineBlocks(fh)
-            for block in blocks:
-                yield self._block(block, lineno)
-                lineno += len(block)
-            if blocks.error is not None:
-                self.bad.record(self.source, lineno + 1, blocks.error)
+    def events(self) -> Iterator[MarketEvent]:
+        """The file's events, in file order.
 
-    def _block(self, block: list[bytes], lineno: int) -> list[MarketEvent]:
-        """Events of one block of lines; ``lineno`` is the number of the line before it."""
-        out: list[MarketEvent] = []
-        append = out.append
+        One event at a time: each is consumed (merged, applied) before the next line is
+        decoded, so the objects in flight stay in the CPU caches; batching them per block
+        measured slower on the real recordings despite fewer instructions.
+        """
         venue = self.venue
         decode = self.decode
         stamp_of = _STAMP
         sell, buy = Side.SELL, Side.BUY
-        for number, line in enumerate(block, lineno + 1):
-            stamp, _, js = line.partition(b" ")
-            if stamp.isdigit():  # b"" (a line starting with a space) is not
-                try:
-                    envelope = decode(js)
-                    ts = stamp_of(stamp)  # msgspec parses 19 digits faster than int()
-                except msgspec.DecodeError:
-                    pass  # not a known stream, or bad (or "007"): _slow says which
-                else:
-                    kind, sym = envelope.route
-                    d = envelope.data
-                    if kind == _QUOTE:
-                        e = ts if d.E is None else d.E * _MS
-                        append(QuoteTick(venue, sym, e, ts, d.b, d.B, d.a, d.A, d.u))
-                    elif kind == _TRADE:
-                        side = sell if d.m else buy
-                        append(TradeTick(venue, sym, d.T * _MS, ts, d.p, d.q, side, str(d.t)))
-                    else:
-                        e = d.E * _MS
-                        append(BookDelta(venue, sym, e, ts, d.U, d.u, d.b, d.a, d.pu))
-                    continue
-            event = self._slow(line, number)
-            decode = self.decode  # _slow may have routed a new stream
-            if event is not None:
-                append(event)
-        return out
+        lineno = 0
+        with self.path.open("rb") as fh:
+            blocks = LineBlocks(fh)
+            for block in blocks:
+                for line in block:
+                    lineno += 1
+                    stamp, _, js = line.partition(b" ")
+                    if stamp.isdigit():  # b"" (a line starting with a space) is not
+                        try:
+                            envelope = decode(js)
+                            ts = stamp_of(stamp)  # msgspec reads 19 digits faster than int()
+                        except msgspec.DecodeError:
+                            pass  # not a known stream, or bad (or "007"): _slow says which
+                        else:
+                            kind, sym = envelope.route
+                            d = envelope.data
+                            if kind == _QUOTE:
+                                e = ts if d.E is None else d.E * _MS
+                                yield QuoteTick(venue, sym, e, ts, d.b, d.B, d.a, d.A, d.u)
+                            elif kind == _TRADE:
+                                side = sell if d.m else buy
+                                yield TradeTick(venue, sym, d.T * _MS, ts, d.p, d.q, side, str(d.t))
+                            else:
+                                e = d.E * _MS
+                                yield BookDelta(venue, sym, e, ts, d.U, d.u, d.b, d.a, d.pu)
+                            continue
+                    event = self._slow(line, lineno)
+                    decode = self.decode  # _slow may have routed a new stream
+                    if event is not None:
+                        yield event
+            if blocks.error is not None:
+                self.bad.record(self.source, lineno + 1, blocks.error)
 
     def _reject(self, lineno: int, reason: str) -> None:
         self.bad.record(self.source, lineno, reason)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import zipfile
 from collections.abc import Iterator
-from itertools import chain
 from pathlib import Path
 from typing import IO, Final
 
@@ -75,17 +74,6 @@ def read_bybit_orderbook(
     without a ``.data`` member; a ``.zip`` whose directory cannot be read (truncated) is
     recorded as ``corrupt`` and yields nothing.
     """
-    return chain.from_iterable(read_bybit_batches(path, symbol=symbol, bad=bad))
-
-
-def read_bybit_batches(
-    path: str | os.PathLike[str],
-    *,
-    symbol: str | None = None,
-    bad: BadInputLog | None = None,
-) -> Iterator[list[BookSnapshot | BookDelta]]:
-    """:func:`read_bybit_orderbook` in batches: the messages of each block of lines, in file
-    order (a list may be empty)."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: no such recording file")
@@ -102,33 +90,31 @@ def read_bybit_batches(
     return _read_plain(p, symbol, log)
 
 
-_Batch = list[BookSnapshot | BookDelta]
-
-
 def _read_zip(
     path: Path, members: list[str], symbol: str | None, bad: BadInputLog
-) -> Iterator[_Batch]:
+) -> Iterator[BookSnapshot | BookDelta]:
     with zipfile.ZipFile(path) as zf:
         for member in members:
             with zf.open(member) as fh:
                 yield from _read_stream(fh, f"{path}!{member}", symbol, bad)
 
 
-def _read_plain(path: Path, symbol: str | None, bad: BadInputLog) -> Iterator[_Batch]:
+def _read_plain(
+    path: Path, symbol: str | None, bad: BadInputLog
+) -> Iterator[BookSnapshot | BookDelta]:
     with path.open("rb") as fh:
         yield from _read_stream(fh, str(path), symbol, bad)
 
 
 def _read_stream(
     stream: IO[bytes], source: str, symbol: str | None, bad: BadInputLog
-) -> Iterator[_Batch]:
-    """Batches of one NDJSON byte stream; ``source`` names it in bad-input records."""
+) -> Iterator[BookSnapshot | BookDelta]:
+    """Events of one NDJSON byte stream; ``source`` names it in bad-input records."""
     labels: dict[str, str] = {}
     decode = _MESSAGE.decode
     lineno = 0
     blocks = LineBlocks(stream)
     for block in blocks:
-        out: _Batch = []
         for line in block:
             lineno += 1
             try:
@@ -148,27 +134,15 @@ def _read_stream(
             ts_recv = msg.ts * _MS
             ts_event = ts_recv if msg.cts is None else msg.cts * _MS
             if msg.type == "delta":
-                out.append(
-                    BookDelta(
-                        VENUE,
-                        label,
-                        ts_event,
-                        ts_recv,
-                        book.u,
-                        book.u,
-                        book.b,
-                        book.a,
-                        None,
-                        book.seq,
-                    )
+                yield BookDelta(
+                    VENUE, label, ts_event, ts_recv, book.u, book.u, book.b, book.a, None, book.seq
                 )
             elif msg.type == "snapshot":
-                out.append(
-                    BookSnapshot(VENUE, label, ts_event, ts_recv, book.u, book.b, book.a, book.seq)
+                yield BookSnapshot(
+                    VENUE, label, ts_event, ts_recv, book.u, book.b, book.a, book.seq
                 )
             else:
                 bad.record(source, lineno, f"bad_field: message type {msg.type!r}")
-        yield out
     if blocks.error is not None:
         bad.record(source, lineno + 1, blocks.error)
 
