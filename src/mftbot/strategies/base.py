@@ -42,6 +42,10 @@ ENTRY_SHORT = 4
 EXIT_SHORT = 8
 """Flag bit: leave a short position at this bar."""
 
+STRATEGY_KINDS = ("candle", "orderbook", "composite")
+"""What a strategy reads: candles only; candles plus the book columns of
+``window.extra`` (order-book strategies); or other strategies' signals (consensus, MTF)."""
+
 SIGNAL_OUTPUTS = ("entry_long", "exit_long", "entry_short", "exit_short", "confidence")
 """The outputs every strategy has in the analysis registry (absent ones: False / NaN)."""
 
@@ -190,6 +194,7 @@ class StrategySpec:
     factory: Callable[[Any], Strategy]
     config_type: type[StrategyConfig]
     description: str = ""
+    kind: str = "candle"
 
     def config(self, params: StrategyConfig | Mapping[str, Any] | None = None) -> StrategyConfig:
         """Validate ``params`` (a mapping, a config of the right type, or ``None``: defaults)."""
@@ -222,8 +227,14 @@ def register_strategy(
     config_type: type[C],
     *,
     description: str = "",
+    kind: str = "candle",
+    lookahead: bool = True,
 ) -> StrategySpec:
     """Register a strategy under ``name`` and into the analysis registry.
+
+    ``kind`` is one of :data:`STRATEGY_KINDS`. ``lookahead=False`` skips the candle-only
+    look-ahead registration (a strategy that needs inputs plain candles lack registers its
+    own check).
 
     Registering the same factory again (a module reload) replaces the entry; another factory
     under a taken name raises :class:`StrategyError`.
@@ -235,9 +246,12 @@ def register_strategy(
         )
         if not same_code:
             raise StrategyError(f"strategy {name!r} is already registered")
-    spec = StrategySpec(name, factory, config_type, description)
+    if kind not in STRATEGY_KINDS:
+        raise StrategyError(f"strategy {name!r}: kind {kind!r} is not one of {STRATEGY_KINDS}")
+    spec = StrategySpec(name, factory, config_type, description, kind)
     default = spec.build()
-    _register_lookahead(spec, default)
+    if lookahead:
+        _register_lookahead(spec, default)
     _STRATEGIES[name] = spec
     return spec
 
