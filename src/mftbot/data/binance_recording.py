@@ -145,6 +145,17 @@ def read_binance_recording(
     stream names and message shapes inside. Raises :class:`DataError` (at call time) for a
     missing file or a venue that cannot be told; bad lines are recorded in ``bad``.
     """
+    return open_binance_reader(path, venue=venue, symbol=symbol, bad=bad).events()
+
+
+def open_binance_reader(
+    path: str | os.PathLike[str],
+    *,
+    venue: str | None = None,
+    symbol: str | None = None,
+    bad: BadInputLog | None = None,
+) -> BinanceReader:
+    """The reader of one recording file (see :func:`read_binance_recording`), unread."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: no such recording file")
@@ -152,11 +163,10 @@ def read_binance_recording(
     resolved = venue or BINANCE_FOLDERS.get(p.parent.name.lower()) or _sniff_venue(p)
     if resolved not in BINANCE_VENUES:
         raise DataError(f"{p}: venue {resolved!r} is not one of {sorted(BINANCE_VENUES)}")
-    reader = _Reader(p, resolved, symbol, expected, bad if bad is not None else BadInputLog())
-    return reader.events()
+    return BinanceReader(p, resolved, symbol, expected, bad if bad is not None else BadInputLog())
 
 
-class _Reader:
+class BinanceReader:
     """State of one file read: stream routes, symbol resolution, bad-input accounting.
 
     Known streams are decoded in one pass by a tagged union of envelope types, one per
@@ -221,6 +231,11 @@ class _Reader:
                         yield event
             if blocks.error is not None:
                 self.bad.record(self.source, lineno + 1, blocks.error)
+
+    def decode_line(self, line: bytes, lineno: int) -> MarketEvent | None:
+        """One line (without its newline) decoded the careful way, routing a new stream and
+        recording a bad line as :meth:`events` does; ``None`` when it yields no event."""
+        return self._slow(line, lineno)
 
     def _reject(self, lineno: int, reason: str) -> None:
         self.bad.record(self.source, lineno, reason)

@@ -221,22 +221,28 @@ class LineBlocks:
         self.error: str | None = None
 
     def __iter__(self) -> Iterator[list[bytes]]:
-        read: Callable[[int], bytes] = self._stream.read
-        size = self._block_size
-        try:
-            first = read(size)
-        except (OSError, EOFError, BadZipFile, zlib.error) as exc:
-            self.error = f"corrupt: {exc}"
-            return
-        chunks = self._gunzip(read, first) if first[:2] == _GZIP_MAGIC else self._plain(read, first)
         tail = b""
-        for chunk in chunks:
+        for chunk in self.chunks():
             lines = (tail + chunk).split(b"\n")
             tail = lines.pop()
             if lines:
                 yield lines
         if tail and self.error is None:
             yield [tail]
+
+    def chunks(self) -> Iterator[bytes]:
+        """The stream's bytes (decompressed), in pieces that may split lines; on a truncated
+        or corrupt stream they stop early and :attr:`error` says why."""
+        read: Callable[[int], bytes] = self._stream.read
+        try:
+            first = read(self._block_size)
+        except (OSError, EOFError, BadZipFile, zlib.error) as exc:
+            self.error = f"corrupt: {exc}"
+            return
+        if first[:2] == _GZIP_MAGIC:
+            yield from self._gunzip(read, first)
+        else:
+            yield from self._plain(read, first)
 
     def _plain(self, read: Callable[[int], bytes], first: bytes) -> Iterator[bytes]:
         chunk = first

@@ -93,6 +93,17 @@ def replay_files(
     venue) before anything is read.
     """
     log = bad if bad is not None else BadInputLog()
+    streams = []
+    for files in group_files(paths):
+        readers = [open_recording(p, bad=log) for p in files]
+        streams.append(itertools.chain.from_iterable(readers))
+    return merge_streams(streams)
+
+
+def group_files(paths: Iterable[str | os.PathLike[str]]) -> list[list[Path]]:
+    """The streams :func:`replay_files` merges: files of one venue and symbol, in date
+    order; streams in order of first appearance. Raises :class:`DataError` for an unknown
+    file or no files."""
     groups: dict[tuple[str, str, str], list[Path]] = {}
     for raw in paths:
         info = identify_file(raw)
@@ -104,9 +115,7 @@ def replay_files(
         groups.setdefault(key, []).append(info.path)
     if not groups:
         raise DataError("replay_files: no files given")
-    streams = []
-    for files in groups.values():
-        ordered = sorted(files, key=lambda p: (identify_file(p).date or "", p.name))
-        readers = [open_recording(p, bad=log) for p in ordered]
-        streams.append(itertools.chain.from_iterable(readers))
-    return merge_streams(streams)
+    return [
+        sorted(files, key=lambda p: (identify_file(p).date or "", p.name))
+        for files in groups.values()
+    ]
