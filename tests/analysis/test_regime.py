@@ -1,16 +1,22 @@
-"""Market regime: synthetic trends, a range and a volatility burst; real candles; causality."""
+"""Market regime: synthetic trends, a range and a volatility burst; real candles; causality;
+the compiled kernels against plain reference implementations."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 
+from mftbot.analysis.indicators import adx, atr
 from mftbot.analysis.lookahead import check_entry
 from mftbot.analysis.regime import (
     Regime,
     RegimeConfig,
+    RegimeResult,
+    _label,
     market_regime,
     regime_fractions,
     rolling_rank,
@@ -169,3 +175,216 @@ def test_bad_input_is_rejected() -> None:
     close[10] = -1.0
     with pytest.raises(ValueError, match="non-positive close at index 10"):
         market_regime(high, low, close)
+
+
+# ----------------------------------------------------------- compiled kernels vs reference
+
+
+def reference_rolling_rank(values: FloatArray, window: int) -> tuple[FloatArray, FloatArray]:
+    """Rank and median ratio straight from every window (numpy's median)."""
+    rank = np.full(values.size, np.nan)
+    ratio = np.full(values.size, np.nan)
+    if values.size < window:
+        return rank, ratio
+    win = sliding_window_view(values, window)
+    bad = np.isnan(win).any(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (win <= win[:, -1:]).sum(axis=1) / window
+        q = win[:, -1] / np.median(win, axis=1)
+    r[bad] = np.nan
+    q[bad] = np.nan
+    rank[window - 1 :] = r
+    ratio[window - 1 :] = q
+    return rank, ratio
+
+
+def reference_label(
+    adx_: FloatArray,
+    plus_di: FloatArray,
+    minus_di: FloatArray,
+    vol_rank: FloatArray,
+    vol_ratio: FloatArray,
+    cfg: RegimeConfig,
+) -> FloatArray:
+    """The two hysteresis state machines, one bar at a time in plain Python."""
+    out = np.full(adx_.size, np.nan)
+    trending, direction, volatile = False, 1, False
+    for t in range(adx_.size):
+        a, p, m = float(adx_[t]), float(plus_di[t]), float(minus_di[t])
+        v, q = float(vol_rank[t]), float(vol_ratio[t])
+        if math.isnan(a) or math.isnan(p) or math.isnan(m):
+            continue
+        if trending:
+            if a < cfg.trend_exit:
+                trending = False
+            elif direction > 0 and m - p >= cfg.di_margin:
+                direction = -1
+            elif direction < 0 and p - m >= cfg.di_margin:
+                direction = 1
+        elif a >= cfg.trend_enter:
+            trending, direction = True, (1 if p >= m else -1)
+        if math.isnan(v) or math.isnan(q):
+            continue
+        if volatile:
+            volatile = v >= cfg.vol_exit and q >= cfg.ratio_exit
+        else:
+            volatile = v >= cfg.vol_enter and q >= cfg.ratio_enter
+        if volatile:
+            out[t] = Regime.HIGH_VOLATILITY
+        elif trending:
+            out[t] = Regime.TREND_UP if direction > 0 else Regime.TREND_DOWN
+        else:
+            out[t] = Regime.RANGING
+    return out
+
+
+def reference_regime(
+    high: FloatArray, low: FloatArray, close: FloatArray, cfg: RegimeConfig
+) -> RegimeResult:
+    trend_ = adx(high, low, close, cfg.adx_period)
+    atr_pct = atr(high, low, close, cfg.atr_period) / close
+    rank, ratio = reference_rolling_rank(atr_pct, cfg.vol_window)
+    code = reference_label(trend_.adx, trend_.plus_di, trend_.minus_di, rank, ratio, cfg)
+    return RegimeResult(code, rank, ratio, atr_pct, trend_.adx)
+
+
+def assert_identical(got: FloatArray, want: FloatArray) -> None:
+    """Same values bit for bit (NaN where NaN, same sign of zero and infinity)."""
+    assert got.dtype == want.dtype == np.float64
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got.view(np.uint64), want.view(np.uint64))
+
+
+def assert_same_regime(got: RegimeResult, want: RegimeResult) -> None:
+    for name in RegimeResult._fields:
+        assert_identical(getattr(got, name), getattr(want, name))
+
+
+CONFIGS = [
+    RegimeConfig(),
+    RegimeConfig(vol_window=31, vol_enter=0.9, ratio_enter=1.1, ratio_exit=1.0),
+    RegimeConfig(adx_period=7, atr_period=5, vol_window=2, trend_enter=30.0, di_margin=0.0),
+]
+
+
+@pytest.fixture(scope="module")
+def candles_1m(data_dir: Path) -> CandleArrays:
+    frame = read_candles(data_dir / "candles_filimonov/BTC_USDT-1m.feather")
+    return CandleArrays.from_frame(frame)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_compiled_regime_equals_reference_on_real_1m_candles(
+    candles_1m: CandleArrays, cfg: RegimeConfig
+) -> None:
+    part = candles_1m.tail(4000)
+    got = market_regime(part.high, part.low, part.close, cfg)
+    want = reference_regime(part.high, part.low, part.close, cfg)
+    assert_same_regime(got, want)
+    assert len(np.unique(labelled(got.regime))) == len(Regime)  # every branch was taken
+
+
+def real_atr_pct(candles: CandleArrays) -> FloatArray:
+    part = candles.tail(3000)
+    return np.asarray(atr(part.high, part.low, part.close, 14) / part.close, dtype=np.float64)
+
+
+def rank_cases(candles: CandleArrays) -> dict[str, FloatArray]:
+    base = real_atr_pct(candles)
+    gappy = base.copy()
+    gappy[[500, 501, 900, 1000, 1150, 2998]] = np.nan
+    spikes = base.copy()
+    spikes[[300, 700]] = np.inf
+    spikes[[310, 1200]] = -np.inf
+    rng = np.random.default_rng(5)
+    return {
+        "real": base,
+        "nan_gaps": gappy,
+        "ties": np.round(base * 1e4) / 1e4,  # few distinct values: many equal to the current
+        "small_ints": rng.integers(0, 4, 2000).astype(np.float64),
+        "infinities": spikes,
+        "constant": np.full(500, 0.25),
+        "zeros": np.zeros(300),  # median 0: ratio 0 / 0
+        "zero_median": np.where(rng.random(400) < 0.7, 0.0, 1.0),  # ratio 1 / 0 and 0 / 0
+        "all_nan": np.full(200, np.nan),
+        "empty": np.zeros(0),
+    }
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 4, 31, 100])
+def test_compiled_rolling_rank_equals_reference(candles_1m: CandleArrays, window: int) -> None:
+    for name, values in rank_cases(candles_1m).items():
+        got = rolling_rank(values, window)
+        want = reference_rolling_rank(values, window)
+        for g, w in zip(got, want, strict=True):
+            try:
+                assert_identical(g, w)
+            except AssertionError as exc:
+                raise AssertionError(f"{name}, window {window}") from exc
+
+
+@pytest.mark.parametrize("size", [0, 1, 4, 5, 9])
+def test_rolling_rank_short_input(size: int) -> None:
+    values = np.arange(size, dtype=np.float64)[::-1] + 1.0
+    got = rolling_rank(values, 5)
+    want = reference_rolling_rank(values, 5)
+    for g, w in zip(got, want, strict=True):
+        assert_identical(g, w)
+    assert int((~np.isnan(got[0])).sum()) == max(size - 4, 0)
+
+
+def test_rolling_rank_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="window must be >= 1"):
+        rolling_rank(np.ones(10), 0)
+    with pytest.raises(ValueError, match="1-D"):
+        rolling_rank(np.ones((3, 4)), 2)
+
+
+def test_compiled_label_equals_reference_with_gaps() -> None:
+    """Random indicator paths crossing every threshold, with NaN holes in each input."""
+    rng = np.random.default_rng(7)
+    n = 5000
+    adx_ = 22.0 + 12.0 * np.sin(np.arange(n) / 40.0) + rng.normal(0.0, 2.0, n)
+    plus_di = rng.integers(5, 45, n).astype(np.float64)  # whole points: ties and exact margins
+    minus_di = rng.integers(5, 45, n).astype(np.float64)
+    vol_rank = rng.choice([0.5, 0.79, 0.8, 0.9, 0.95, 1.0], n, p=[0.4, 0.2, 0.1, 0.1, 0.1, 0.1])
+    vol_ratio = rng.choice([0.9, 1.1, 1.2, 1.3, 2.0], n, p=[0.4, 0.1, 0.2, 0.15, 0.15])
+    arrays = [adx_, plus_di, minus_di, vol_rank, vol_ratio]
+    for arr in arrays:
+        arr[:20] = np.nan
+        arr[rng.integers(20, n, 60)] = np.nan
+    for cfg in CONFIGS:
+        got = _label(*arrays, cfg)
+        want = reference_label(*arrays, cfg)
+        assert_identical(got, want)
+        assert len(np.unique(labelled(got))) == len(Regime)
+
+
+@pytest.mark.parametrize("size", [0, 1, 50, 112, 113, 114, 300])
+def test_compiled_regime_equals_reference_on_short_input(
+    candles_1m: CandleArrays, size: int
+) -> None:
+    part = candles_1m.tail(300)
+    args = (part.high[:size], part.low[:size], part.close[:size])
+    got = market_regime(*args)
+    assert_same_regime(got, reference_regime(*args, RegimeConfig()))
+    assert int((~np.isnan(got.regime)).sum()) == max(size - RegimeConfig().warmup, 0)
+
+
+def test_compiled_regime_equals_reference_on_constant_prices() -> None:
+    close = np.full(400, 100.0)
+    got = market_regime(close, close, close)
+    assert_same_regime(got, reference_regime(close, close, close, RegimeConfig()))
+    assert np.isnan(got.vol_ratio).all()  # ATR% 0 over a median of 0
+    assert (got.vol_rank[RegimeConfig().warmup :] == 1.0).all()
+
+
+def test_compiled_regime_equals_reference_with_leading_nans(candles_1m: CandleArrays) -> None:
+    part = candles_1m.tail(1000)
+    high, low, close = (np.array(x, dtype=np.float64) for x in (part.high, part.low, part.close))
+    for arr in (high, low, close):
+        arr[:37] = np.nan
+    got = market_regime(high, low, close)
+    assert_same_regime(got, reference_regime(high, low, close, RegimeConfig()))
+    assert np.isnan(got.regime[: 37 + RegimeConfig().warmup]).all()
+    assert not np.isnan(got.regime[37 + RegimeConfig().warmup :]).any()

@@ -25,6 +25,9 @@ The enter/exit pairs are the hysteresis that keeps the label from flickering aro
 threshold. The label is NaN until ADX, +DI/-DI and a full ``vol_window`` of ATR% exist
 (``RegimeConfig.warmup`` bars).
 
+Both per-bar passes are compiled with numba: the label state machines, and the rolling rank and
+median, which keep the window sorted as it slides.
+
 Importing this module registers ``regime`` (kind ``indicator``, outputs ``regime``,
 ``vol_rank``, ``vol_ratio``, ``atr_pct``) into :data:`mftbot.analysis.registry.REGISTRY`.
 """
@@ -32,15 +35,16 @@ Importing this module registers ``regime`` (kind ``indicator``, outputs ``regime
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from mftbot.analysis.indicators import adx, atr
+from mftbot.analysis.indicators._jit import jit, jit_ieee
 from mftbot.analysis.registry import REGISTRY, CandleArrays, Kind
 
 FloatArray = npt.NDArray[np.float64]
@@ -125,27 +129,75 @@ class RegimeResult(NamedTuple):
     """Wilder's ADX."""
 
 
-def rolling_rank(values: FloatArray, window: int) -> tuple[FloatArray, FloatArray]:
+def rolling_rank(values: npt.ArrayLike, window: int) -> tuple[FloatArray, FloatArray]:
     """Per bar, over the last ``window`` values (current included): the fraction ``<=`` the
     current one, and the current one over their median.
 
-    NaN until ``window`` finite values are available; any NaN inside a window gives NaN.
+    NaN until ``window`` non-NaN values are available; any NaN inside a window gives NaN. The
+    median of an even window is the mean of its two middle values, as :func:`numpy.median`.
     """
-    arr = np.asarray(values, dtype=np.float64)
+    window = operator.index(window)
+    arr = np.ascontiguousarray(values, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"rolling_rank needs 1-D values, got shape {arr.shape}")
+    if window < 1:
+        raise ValueError(f"rolling_rank window must be >= 1, got {window}")
     rank = np.full(arr.size, np.nan)
     ratio = np.full(arr.size, np.nan)
-    if arr.size < window:
-        return rank, ratio
-    win = sliding_window_view(arr, window)
-    bad = np.isnan(win).any(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (win <= win[:, -1:]).sum(axis=1) / window
-        q = win[:, -1] / np.median(win, axis=1)
-    r[bad] = np.nan
-    q[bad] = np.nan
-    rank[window - 1 :] = r
-    ratio[window - 1 :] = q
+    if arr.size >= window:
+        _rank_kernel(arr, window, rank, ratio)
     return rank, ratio
+
+
+@jit_ieee
+def _rank_kernel(values: FloatArray, window: int, rank: FloatArray, ratio: FloatArray) -> None:
+    """Fill ``rank`` and ``ratio`` where a NaN-free window ends, keeping that window sorted."""
+    buf = np.empty(window)  # the current run's last ``window`` values, ascending
+    size = 0
+    half = window // 2
+    for t in range(values.shape[0]):
+        x = values[t]
+        if math.isnan(x):
+            size = 0
+            continue
+        if size < window:
+            j = size  # insert x into buf[:size]
+            while j > 0 and buf[j - 1] > x:
+                buf[j] = buf[j - 1]
+                j -= 1
+            buf[j] = x
+            size += 1
+            if size < window:
+                continue
+        else:
+            old = values[t - window]
+            lo, hi = 0, window  # first index holding ``old``
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if buf[mid] < old:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            j = lo  # replace it by x and move x to its sorted place
+            if x > old:
+                while j + 1 < window and buf[j + 1] < x:
+                    buf[j] = buf[j + 1]
+                    j += 1
+            else:
+                while j > 0 and buf[j - 1] > x:
+                    buf[j] = buf[j - 1]
+                    j -= 1
+            buf[j] = x
+        lo, hi = 0, window  # count of values <= x
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if buf[mid] <= x:
+                lo = mid + 1
+            else:
+                hi = mid
+        rank[t] = lo / window
+        median = buf[half] if window % 2 else (buf[half - 1] + buf[half]) / 2.0
+        ratio[t] = x / median
 
 
 def market_regime(
@@ -180,38 +232,77 @@ def _label(
     vol_ratio: FloatArray,
     cfg: RegimeConfig,
 ) -> FloatArray:
-    n = adx_.size
-    out = np.full(n, np.nan)
+    out = np.full(adx_.size, np.nan)
+    _label_kernel(
+        adx_,
+        plus_di,
+        minus_di,
+        vol_rank,
+        vol_ratio,
+        float(cfg.trend_enter),
+        float(cfg.trend_exit),
+        float(cfg.di_margin),
+        float(cfg.vol_enter),
+        float(cfg.vol_exit),
+        float(cfg.ratio_enter),
+        float(cfg.ratio_exit),
+        out,
+    )
+    return out
+
+
+_DOWN = float(Regime.TREND_DOWN)
+_RANGING = float(Regime.RANGING)
+_UP = float(Regime.TREND_UP)
+_VOLATILE = float(Regime.HIGH_VOLATILITY)
+
+
+@jit
+def _label_kernel(
+    adx_: FloatArray,
+    plus_di: FloatArray,
+    minus_di: FloatArray,
+    vol_rank: FloatArray,
+    vol_ratio: FloatArray,
+    trend_enter: float,
+    trend_exit: float,
+    di_margin: float,
+    vol_enter: float,
+    vol_exit: float,
+    ratio_enter: float,
+    ratio_exit: float,
+    out: FloatArray,
+) -> None:
+    """Run the trend and volatility state machines, writing labelled bars into ``out``."""
     trending = False
     direction = 1
     volatile = False
-    for t in range(n):
+    for t in range(adx_.shape[0]):
         a, p, m, v, q = adx_[t], plus_di[t], minus_di[t], vol_rank[t], vol_ratio[t]
         if math.isnan(a) or math.isnan(p) or math.isnan(m):
             continue
         if trending:
-            if a < cfg.trend_exit:
+            if a < trend_exit:
                 trending = False
-            elif direction > 0 and m - p >= cfg.di_margin:
+            elif direction > 0 and m - p >= di_margin:
                 direction = -1
-            elif direction < 0 and p - m >= cfg.di_margin:
+            elif direction < 0 and p - m >= di_margin:
                 direction = 1
-        elif a >= cfg.trend_enter:
+        elif a >= trend_enter:
             trending = True
             direction = 1 if p >= m else -1
         if math.isnan(v) or math.isnan(q):
             continue
         if volatile:
-            volatile = v >= cfg.vol_exit and q >= cfg.ratio_exit
+            volatile = v >= vol_exit and q >= ratio_exit
         else:
-            volatile = v >= cfg.vol_enter and q >= cfg.ratio_enter
+            volatile = v >= vol_enter and q >= ratio_enter
         if volatile:
-            out[t] = Regime.HIGH_VOLATILITY
+            out[t] = _VOLATILE
         elif trending:
-            out[t] = Regime.TREND_UP if direction > 0 else Regime.TREND_DOWN
+            out[t] = _UP if direction > 0 else _DOWN
         else:
-            out[t] = Regime.RANGING
-    return out
+            out[t] = _RANGING
 
 
 def regime_fractions(regime: npt.ArrayLike) -> dict[Regime, float]:
