@@ -10,9 +10,9 @@ The peers live in their own environment (never in the project's)::
 
 Data: ``candles_filimonov/BTC_USDT-1m.feather`` (130,708 real 1m bars) tiled to ``N`` bars —
 forward, time-reversed (open and close swapped), forward, ... so the price stays continuous —
-with timestamps regenerated at 1-minute spacing. The arrays are written once and every engine
-loads the same file in its own subprocess, so its peak RSS (``ru_maxrss`` of the child) is its
-own: imports, the loaded bars, its input frame and the run.
+with timestamps regenerated at 1-minute spacing. The arrays are written once (one ``.npy`` per
+column) and every engine loads the same files in its own subprocess, so its peak RSS (``VmHWM``
+of the child, see ``_rss_mb``) is its own: imports, the loaded bars, its input frame and the run.
 
 Semantics, identical for all four: fast = SMA(close, 10), slow = SMA(close, 30),
 d = fast − slow; entry when d[t] > 0 and d[t−1] ≤ 0, exit when d[t] < 0 and d[t−1] ≥ 0; long
@@ -73,7 +73,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -133,14 +133,41 @@ def tiled(frame: pd.DataFrame, bars: int) -> dict[str, FloatArray | IntArray]:
     return out
 
 
-def load_bars(path: Path, bars: int | None = None) -> dict[str, Any]:
-    """The arrays written by the parent (the first ``bars`` of them)."""
-    with np.load(path) as z:
-        return {k: np.ascontiguousarray(z[k][:bars]) for k in (*OHLCV, "time_ns")}
+BAR_COLUMNS = (*OHLCV, "time_ns")
+
+
+def save_bars(folder: Path, arrays: dict[str, FloatArray | IntArray]) -> None:
+    """One ``.npy`` file per column in ``folder`` (read back by :func:`load_bars`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in BAR_COLUMNS:
+        np.save(folder / f"{k}.npy", arrays[k])
+
+
+def load_bars(folder: Path, bars: int | None = None) -> dict[str, Any]:
+    """The arrays written by the parent (the first ``bars`` of them), each a private copy.
+
+    The files are memory-mapped and only the rows asked for are copied, so reading the first
+    100,000 bars does not leave the whole series' worth of freed heap in the engine's process
+    (its peak RSS is the engine's own)."""
+    out: dict[str, Any] = {}
+    for k in BAR_COLUMNS:
+        mapped = np.load(folder / f"{k}.npy", mmap_mode="r")
+        out[k] = np.array(mapped[:bars], copy=True, order="C")
+        del mapped
+    return out
 
 
 def utc_index(time_ns: IntArray) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(pd.to_datetime(time_ns, unit="ns", utc=True), name="time")
+    """A UTC index over the bars' int64 ns times, sharing their buffer (every engine's frame
+    then holds the loaded bars once; a copy where pandas offers no such route)."""
+    values = np.ascontiguousarray(time_ns, dtype=np.int64).view("datetime64[ns]")
+    try:
+        array = pd.arrays.DatetimeArray._simple_new(  # type: ignore[attr-defined]
+            values, dtype=pd.DatetimeTZDtype("ns", "UTC")
+        )
+        return pd.DatetimeIndex(array, copy=False, name="time")
+    except (AttributeError, TypeError):
+        return pd.DatetimeIndex(pd.to_datetime(time_ns, unit="ns", utc=True), name="time")
 
 
 # --------------------------------------------------------------------------- engines
@@ -400,7 +427,18 @@ def make_engine(name: str) -> Engine:
 
 
 def _rss_mb() -> float:
-    """Peak resident set size of this process in MiB (Linux reports KiB)."""
+    """Peak resident set size of this process in MiB.
+
+    Linux: ``VmHWM`` of ``/proc/self/status``, the high-water mark of this process's own
+    address space. ``ru_maxrss`` is not used there: the kernel carries it over ``exec`` from
+    the address space it replaces, so a child started by ``subprocess`` (vfork + exec) reports
+    at least its parent's resident size. Elsewhere ``ru_maxrss`` (KiB on Linux and BSD)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except (OSError, IndexError, ValueError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -427,7 +465,8 @@ def child(args: argparse.Namespace) -> None:
     compare = load_bars(args.arrays, args.compare_bars)
     first, first_wall, first_cpu = _timed(engine.prepare(compare))
     small = engine.outcome(first, compare)
-    del first
+    compare_bars = len(compare["close"])
+    del first, compare
 
     bars = load_bars(args.arrays)
     call = engine.prepare(bars)
@@ -454,7 +493,7 @@ def child(args: argparse.Namespace) -> None:
         "engine": engine.name,
         "version": engine.version(),
         "bars": len(bars["close"]),
-        "compare_bars": len(compare["close"]),
+        "compare_bars": compare_bars,
         "runs": runs,
         "first_call": [first_wall, first_cpu],
         "rss_imports_mb": rss_imports,
@@ -851,8 +890,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     reports: dict[str, Report] = {}
     with tempfile.TemporaryDirectory(prefix="bench_backtest_") as tmp:
-        data = Path(tmp) / "bars.npz"
-        np.savez(data, **cast(dict[str, Any], arrays))
+        data = Path(tmp) / "bars"
+        save_bars(data, arrays)
         del arrays
         for engine in engines:
             reports[engine] = run_child(engine, data, Path(tmp) / f"{engine}.npz", args)

@@ -41,13 +41,15 @@ are 0.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from mftbot.core.errors import MftbotError
+from mftbot.data.candles import index_ns, spacing_counts
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -78,6 +80,8 @@ _COUNT_KEYS = frozenset(
 )
 _TINY = 1e-14
 """Below this a standard deviation (of per-bar returns) is float noise: treated as zero."""
+_CHUNK = 1 << 16
+"""Points per chunk where the equity path is scanned piecewise (no full-length temporaries)."""
 
 
 class MetricsError(MftbotError, ValueError):
@@ -155,6 +159,13 @@ def validate_trades(trades: pd.DataFrame | None) -> pd.DataFrame:
 
 def validate_equity(equity: pd.Series) -> pd.Series:
     """Check ``equity`` (finite, > 0, non-decreasing UTC index); return it as float64 in UTC."""
+    values, index = _checked_equity(equity)
+    return pd.Series(values, index=index, name=equity.name)
+
+
+def _checked_equity(equity: pd.Series) -> tuple[FloatArray, pd.DatetimeIndex]:
+    """:func:`validate_equity`'s checks; the values (float64, no copy when they are already)
+    and the UTC index."""
     if not isinstance(equity, pd.Series):
         raise MetricsError(f"equity must be a pandas Series, got {type(equity).__name__}")
     index = equity.index
@@ -172,7 +183,7 @@ def validate_equity(equity: pd.Series) -> pd.Series:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise MetricsError(f"equity must be finite and > 0; got {values[i]!r} at {index[i]}")
-    return pd.Series(values, index=index.tz_convert("UTC"), name=equity.name)
+    return values, index.tz_convert("UTC")
 
 
 def _check_positive(value: float | None, name: str) -> float | None:
@@ -185,14 +196,31 @@ def _check_positive(value: float | None, name: str) -> float | None:
 
 
 def _times_ns(index: pd.Index) -> IntArray:
-    return np.asarray(pd.DatetimeIndex(index).as_unit("ns").asi8, dtype=np.int64)
+    return np.asarray(index_ns(pd.DatetimeIndex(index)), dtype=np.int64)
 
 
 def bar_seconds(times_ns: IntArray) -> float | None:
     """Median positive spacing between points, in seconds (None with no positive spacing)."""
-    steps = np.diff(times_ns)
-    steps = steps[steps > 0]
-    return float(np.median(steps)) / 1e9 if len(steps) else None
+    return _median_step(*spacing_counts(np.asarray(times_ns, dtype=np.int64)))
+
+
+def _median_step(values: IntArray, counts: IntArray) -> float | None:
+    """``np.median`` of the positive gaps given as distinct ``values`` and their ``counts``,
+    in seconds (the same float: the middle gap, or the mean of the middle two)."""
+    positive = values > 0
+    values, counts = values[positive], counts[positive]
+    total = int(counts.sum())
+    if total == 0:
+        return None
+    ends = np.cumsum(counts)
+
+    def at(k: int) -> np.int64:
+        return np.int64(values[int(np.searchsorted(ends, k, side="right"))])
+
+    if total % 2:
+        return float(at(total // 2)) / 1e9
+    middle = np.array([at(total // 2 - 1), at(total // 2)], dtype=np.int64)
+    return float(np.mean(middle)) / 1e9
 
 
 def equity_path(equity: pd.Series, initial_cash: float | None = None) -> pd.Series:
@@ -217,21 +245,70 @@ def drawdown_series(equity: pd.Series, initial_cash: float | None = None) -> pd.
     return pd.Series(1.0 - v / np.maximum.accumulate(v), index=path.index, name="drawdown")
 
 
-def _drawdown_stats(v: FloatArray, t_ns: IntArray) -> Metrics:
-    peak = np.maximum.accumulate(v)
-    starts = np.flatnonzero(v >= peak)  # points at a running high (always includes 0)
-    ends = np.append(starts[1:], len(v) - 1)
+@dataclass(frozen=True)
+class _Path:
+    """The equity path without copying it: ``head`` (the initial cash, at ``head_ns``) when
+    given, then the values ``v`` at times ``t`` (ns)."""
+
+    head: float | None
+    head_ns: int
+    v: FloatArray
+    t: IntArray
+
+    def __len__(self) -> int:
+        return len(self.v) + (self.head is not None)
+
+    @property
+    def first(self) -> float:
+        return float(self.v[0]) if self.head is None else self.head
+
+    @property
+    def first_ns(self) -> int:
+        return int(self.t[0]) if self.head is None else self.head_ns
+
+    def times(self, idx: IntArray) -> IntArray:
+        """Times (ns) of the path points ``idx``."""
+        if self.head is None:
+            return self.t[idx]
+        inner = self.t[np.maximum(idx - 1, 0)]
+        return np.where(idx == 0, np.int64(self.head_ns), inner)
+
+    def chunks(self) -> Iterator[tuple[int, FloatArray]]:
+        """``(offset, values)`` pieces of at most ``_CHUNK`` points, in order."""
+        v = self.v
+        start = 0
+        if self.head is not None:
+            first = np.concatenate(([self.head], v[: _CHUNK - 1]))
+            yield 0, first
+            start = _CHUNK - 1
+        shift = self.head is not None
+        for i in range(start, len(v), _CHUNK):
+            yield i + shift, v[i : i + _CHUNK]
+
+
+def _drawdown_stats(path: _Path) -> Metrics:
+    """Drawdown depth (fraction and money) and the longest drawdown, scanned in chunks: the
+    same numbers as over the whole path at once (maximum and ordering are exact)."""
+    carry = -math.inf
+    lowest_ratio, deepest_money = math.inf, -math.inf
+    highs: list[IntArray] = []
+    for offset, vals in path.chunks():
+        peak = np.maximum.accumulate(vals)
+        np.maximum(peak, carry, out=peak)
+        carry = float(peak[-1])
+        highs.append(np.flatnonzero(vals >= peak) + offset)  # points at a running high
+        tmp = np.divide(vals, peak)
+        lowest_ratio = min(lowest_ratio, float(tmp.min()))  # max(1 − x) = 1 − min(x)
+        deepest_money = max(deepest_money, float(np.subtract(peak, vals, out=tmp).max()))
+    starts = np.concatenate(highs)  # always includes 0
+    ends = np.append(starts[1:], len(path) - 1)
     bars = ends - starts
     real = np.append(bars[:-1] >= 2, bars[-1] >= 1)  # at least one point under water
-    seconds = np.where(real, (t_ns[ends] - t_ns[starts]) / 1e9, -1.0)
+    seconds = np.where(real, (path.times(ends) - path.times(starts)) / 1e9, -1.0)
     longest = int(np.lexsort((bars, seconds))[-1])
-    tmp = np.divide(v, peak)  # one scratch array, reused (same operations, fewer temporaries)
-    max_dd = float(np.max(np.subtract(1.0, tmp, out=tmp)))
-    max_dd_money = float(np.max(np.subtract(peak, v, out=tmp)))
-    del tmp
     return {
-        "max_drawdown": max_dd,
-        "max_drawdown_money": max_dd_money,
+        "max_drawdown": float(np.subtract(1.0, lowest_ratio)),
+        "max_drawdown_money": deepest_money,
         "max_drawdown_duration_s": float(seconds[longest]) if real[longest] else 0.0,
         "max_drawdown_duration_bars": int(bars[longest]) if real[longest] else 0,
     }
@@ -241,23 +318,60 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den > _TINY else None
 
 
-def _return_stats(v: FloatArray, periods: float | None, risk_free: float) -> Metrics:
-    r = np.divide(v[1:], v[:-1])
+def _returns(path: _Path, out: FloatArray | None = None) -> FloatArray:
+    """Per-bar returns ``E_t / E_{t−1} − 1`` along the path (into ``out`` when given)."""
+    v = path.v
+    r = np.empty(len(path) - 1, dtype=np.float64) if out is None else out
+    if path.head is None:
+        np.divide(v[1:], v[:-1], out=r)
+    else:
+        np.divide(v[:1], path.head, out=r[:1])
+        np.divide(v[1:], v[:-1], out=r[1:])
     r -= 1.0
+    return r
+
+
+def std_in_place(x: FloatArray) -> float:
+    """``float(x.std(ddof=1))`` to the last bit (numpy's own steps: mean by a pairwise sum,
+    squared deviations, pairwise sum, ``/ (n − 1)``, square root), but computed in ``x``
+    itself, which it overwrites: no temporary as long as the series."""
+    n = x.shape[0]
+    mean = np.add.reduce(x, axis=None, keepdims=True)
+    np.true_divide(mean, n, out=mean, casting="unsafe")
+    np.subtract(x, mean, out=x)
+    np.multiply(x, x, out=x)
+    total = np.add.reduce(x, axis=None)
+    return float(np.sqrt(total.dtype.type(total / max(n - 1, 0))))
+
+
+def _return_stats(path: _Path, periods: float | None, risk_free: float) -> Metrics:
+    """Sharpe, Sortino and volatility over one returns buffer, refilled rather than copied
+    (``r.std()`` would allocate a second series-long array)."""
     out: Metrics = {"sharpe": None, "sortino": None, "volatility": None}
-    if len(r) < 2 or periods is None:
+    if len(path) < 3 or periods is None:
         return out
-    excess = r - ((1.0 + risk_free) ** (1.0 / periods) - 1.0)
-    mean = float(excess.mean())
+    r = _returns(path)
+    n = len(r)
     scale = math.sqrt(periods)
-    down = np.minimum(excess, 0.0)
+    volatility = std_in_place(r)
+    rf = (1.0 + risk_free) ** (1.0 / periods) - 1.0
+    excess = _returns(path, out=r)  # r − rf (rf = 0: r itself)
+    if rf != 0.0:
+        excess -= rf
+    mean = float(excess.mean())
+    spread = volatility
+    if rf != 0.0:
+        spread = std_in_place(excess)
+        excess = _returns(path, out=r)
+        excess -= rf
+    down = np.minimum(excess, 0.0, out=excess)
     down **= 2
-    downside = math.sqrt(float(np.sum(down)) / (len(r) - 1))
-    del down
-    sharpe, sortino = _ratio(mean, float(excess.std(ddof=1))), _ratio(mean, downside)
+    downside = math.sqrt(float(np.sum(down)) / (n - 1))
+    del down, excess, r
+    sharpe, sortino = _ratio(mean, spread), _ratio(mean, downside)
     out["sharpe"] = None if sharpe is None else sharpe * scale
     out["sortino"] = None if sortino is None else sortino * scale
-    out["volatility"] = float(r.std(ddof=1)) * scale
+    out["volatility"] = volatility * scale
     return out
 
 
@@ -373,35 +487,61 @@ def compute_metrics(
     ``exposure``, ``bars``, ``duration_s``, ``periods_per_year``) then :func:`trade_stats`'.
     """
     t = validate_trades(trades)
-    path = equity_path(equity, initial_cash)
-    v, t_ns = path.to_numpy(), _times_ns(path.index)
+    path = _equity_path(equity, initial_cash)
     if not (math.isfinite(risk_free) and risk_free > -1):
         raise MetricsError(f"risk_free must be a finite annual rate > -1, got {risk_free!r}")
     periods = _check_positive(periods_per_year, "periods_per_year")
     if periods is None:
-        step = bar_seconds(t_ns)
+        step = _path_step(path)
         periods = SECONDS_PER_YEAR / step if step else None
-    duration = (t_ns[-1] - t_ns[0]) / 1e9
-    net = float(v[-1] - v[0])
-    dd = _drawdown_stats(v, t_ns)
-    cagr = _cagr(float(v[-1] / v[0]), duration)
+    start_ns, end_ns = path.first_ns, int(path.t[-1])
+    duration = (np.int64(end_ns) - np.int64(start_ns)) / 1e9
+    first, last = np.float64(path.first), np.float64(path.v[-1])
+    net = float(last - first)
+    dd = _drawdown_stats(path)
+    cagr = _cagr(float(last / first), duration)
     max_dd, max_dd_money = float(dd["max_drawdown"] or 0.0), float(dd["max_drawdown_money"] or 0.0)
     out: Metrics = {
-        "initial_cash": float(v[0]),
-        "final_equity": float(v[-1]),
+        "initial_cash": float(first),
+        "final_equity": float(last),
         "net_profit": net,
-        "total_return": float(v[-1] / v[0] - 1.0),
+        "total_return": float(last / first - 1.0),
         "cagr": cagr,
-        **_return_stats(v, periods, risk_free),
+        **_return_stats(path, periods, risk_free),
         "calmar": cagr / max_dd if cagr is not None and max_dd > 0 else None,
         **dd,
         "recovery_factor": net / max_dd_money if max_dd_money > 0 else None,
-        "exposure": _exposure(t, int(t_ns[0]), int(t_ns[-1])),
-        "bars": len(v) - 1,
+        "exposure": _exposure(t, start_ns, end_ns),
+        "bars": len(path) - 1,
         "duration_s": float(duration),
         "periods_per_year": periods,
     }
     return _clean({**out, **_trade_stats(t)})
+
+
+def _equity_path(equity: pd.Series, initial_cash: float | None) -> _Path:
+    """:func:`equity_path` as a :class:`_Path` over the validated arrays (no copies)."""
+    values, index = _checked_equity(equity)
+    cash = _check_positive(initial_cash, "initial_cash")
+    t = _times_ns(index)
+    if cash is None or cash == values[0]:
+        return _Path(None, 0, values, t)
+    step = bar_seconds(t) or 0.0
+    first = index[0] - pd.Timedelta(seconds=step)
+    head_ns = int(_times_ns(pd.DatetimeIndex([first]).as_unit(index.unit))[0])
+    return _Path(float(cash), head_ns, values, t)
+
+
+def _path_step(path: _Path) -> float | None:
+    """:func:`bar_seconds` over the path's times (the head's gap included)."""
+    values, counts = spacing_counts(path.t)
+    if path.head is not None:
+        gap = np.array([int(path.t[0]) - path.head_ns], dtype=np.int64)
+        merged, where = np.unique(np.concatenate((values, gap)), return_inverse=True)
+        total = np.zeros(merged.size, dtype=np.int64)
+        np.add.at(total, where, np.concatenate((counts, [1])))
+        values, counts = merged.astype(np.int64), total
+    return _median_step(values, counts)
 
 
 def breakdown(trades: pd.DataFrame | None, by: str = "strategy") -> pd.DataFrame:

@@ -23,14 +23,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from mftbot.core.errors import MftbotError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas and the backtest modules load inside the commands
+    import pandas as pd
+
     from mftbot.backtest.api import BacktestResult
     from mftbot.backtest.runner import ConfigRunResult
 
@@ -218,6 +219,8 @@ def _print_config_summary(result: ConfigRunResult) -> None:
 
 
 def _fmt(value: Any) -> str:
+    import pandas as pd  # loaded already by the command that prints
+
     if value is None or (isinstance(value, float) and value != value):
         return "-"
     if isinstance(value, pd.Timestamp):
@@ -514,6 +517,8 @@ def _fail(message: str) -> NoReturn:
 
 
 def _print_summary(result: BacktestResult, path: Path) -> None:
+    import pandas as pd  # loaded already by the backtest
+
     console = Console()
     head = Table(title=f"{result.strategy} on {path.name}", show_header=False)
     for key, value in (

@@ -23,14 +23,7 @@ from pydantic_settings import (
 )
 
 from mftbot.core.errors import ConfigError
-
-
-class TradingMode(StrEnum):
-    """How orders are executed."""
-
-    PAPER = "paper"
-    LIVE = "live"
-    BACKTEST = "backtest"
+from mftbot.core.modes import TradingMode as TradingMode  # re-exported
 
 
 class LogFormat(StrEnum):

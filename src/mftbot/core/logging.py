@@ -4,6 +4,9 @@ A trace id bound with :func:`trace` follows one operation across ``await`` point
 tasks created inside it (contextvars). Any event key that names a secret (api key, secret,
 password, token, signature, passphrase) is replaced by ``'***'``; secret values registered
 with :func:`register_secret` are masked wherever they appear in a string.
+
+structlog itself loads on the first log call (:func:`get_logger` hands out a lazy proxy), so
+importing a module that only might log stays cheap.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import sys
 import uuid
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import structlog
-from structlog.typing import EventDict, WrappedLogger
+if TYPE_CHECKING:
+    import structlog
+    from structlog.typing import EventDict, WrappedLogger
 
 REDACTED = "***"
 _SECRET_KEY = re.compile(
@@ -74,6 +78,8 @@ def configure_logging(
     level: str = "INFO", fmt: str = "console", stream: TextIO | None = None
 ) -> None:
     """Configure structlog for the process (idempotent); logs go to stderr unless ``stream``."""
+    import structlog
+
     renderer: structlog.typing.Processor
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=False)
@@ -95,10 +101,31 @@ def configure_logging(
     )
 
 
+class _LazyLogger:
+    """Stands for ``structlog.get_logger(name).bind(**bound)``, made on first use."""
+
+    __slots__ = ("_bound", "_logger", "_name")
+
+    def __init__(self, name: str | None, bound: dict[str, Any]) -> None:
+        self._name = name
+        self._bound = bound
+        self._logger: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        logger = self._logger
+        if logger is None:
+            import structlog
+
+            logger = structlog.get_logger(self._name)
+            if self._bound:
+                logger = logger.bind(**self._bound)
+            self._logger = logger
+        return getattr(logger, attr)
+
+
 def get_logger(name: str | None = None, **bound: Any) -> Any:
-    """A structlog logger, optionally with bound context."""
-    logger = structlog.get_logger(name)
-    return logger.bind(**bound) if bound else logger
+    """A structlog logger, optionally with bound context (structlog loads on first use)."""
+    return _LazyLogger(name, bound)
 
 
 def new_trace_id() -> str:
@@ -109,6 +136,8 @@ def new_trace_id() -> str:
 @contextmanager
 def trace(trace_id: str | None = None, **context: Any) -> Iterator[str]:
     """Bind a trace id (and extra context) for the duration of one operation."""
+    import structlog
+
     tid = trace_id or new_trace_id()
     tokens = structlog.contextvars.bind_contextvars(trace_id=tid, **context)
     try:

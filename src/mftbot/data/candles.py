@@ -553,14 +553,45 @@ def infer_timeframe(df: pd.DataFrame) -> str | None:
     Used for files whose name carries no timeframe; ``None`` when there are fewer than two
     rows or the spacing is not a whole number of seconds.
     """
-    return _infer_step(pd.DatetimeIndex(df.index).as_unit("ns").asi8)
+    return _infer_step(index_ns(pd.DatetimeIndex(df.index)))
+
+
+def index_ns(index: pd.DatetimeIndex) -> IntArray:
+    """The index's times as int64 ns (a view when the index is in ns already)."""
+    out: IntArray = index.asi8 if index.unit == "ns" else index.as_unit("ns").asi8
+    return out
+
+
+_SPACING_CHUNK = 1 << 16
+
+
+def spacing_counts(times: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct gaps between consecutive ``times`` (sorted) and how often each occurs.
+
+    Computed chunk by chunk: memory grows with the number of distinct gaps, not with the
+    length of the series (``np.unique(np.diff(times), return_counts=True)`` in effect).
+    """
+    values: IntArray = np.empty(0, dtype=np.int64)
+    counts: IntArray = np.empty(0, dtype=np.int64)
+    last = len(times) - 1
+    for start in range(0, max(last, 0), _SPACING_CHUNK):
+        stop = min(start + _SPACING_CHUNK, last)
+        steps = times[start + 1 : stop + 1] - times[start:stop]
+        new_values, new_counts = np.unique(steps, return_counts=True)
+        if values.size == 0:
+            values, counts = new_values.astype(np.int64), new_counts.astype(np.int64)
+            continue
+        merged, where = np.unique(np.concatenate((values, new_values)), return_inverse=True)
+        total = np.zeros(merged.size, dtype=np.int64)
+        np.add.at(total, where, np.concatenate((counts, new_counts)))
+        values, counts = merged.astype(np.int64), total
+    return values, counts
 
 
 def _infer_step(times: IntArray) -> str | None:
     if len(times) < 2:
         return None
-    steps = np.diff(times)
-    values, counts = np.unique(steps, return_counts=True)
+    values, counts = spacing_counts(times)
     step = int(values[int(np.argmax(counts))])
     for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
         ns = size * 1_000_000_000

@@ -208,19 +208,28 @@ class Portfolio:
 
     ``cash`` seeds the books as deposits; ``account_currency`` is the currency of the equity
     curve. Symbols are registered on first use with :meth:`Instrument.from_symbol` defaults
-    (no leverage) unless :meth:`register` was called first.
+    (no leverage) unless :meth:`register` was called first. ``keep_closed=False`` (long
+    backtests) counts closed positions instead of keeping them: :attr:`closed_positions` is
+    then empty and :attr:`closed_count` still counts them.
     """
 
     def __init__(
-        self, cash: Mapping[str, float] | None = None, *, account_currency: str = "USDT"
+        self,
+        cash: Mapping[str, float] | None = None,
+        *,
+        account_currency: str = "USDT",
+        keep_closed: bool = True,
     ) -> None:
         self.account_currency = account_currency
+        self.keep_closed = keep_closed
         self._books = _Books()
         self._instruments: dict[str, Instrument] = {}
         self._positions: dict[str, Position] = {}
         self._closed: list[Position] = []
+        self._closed_count = 0
         self._marks: dict[str, float] = {}
-        self._seen_fills: set[tuple[str, str]] = set()
+        self._seen_fills: dict[str, set[str]] = {}
+        """Trade ids of the fills applied, per symbol."""
         self._last_funding_ts: dict[str, int] = {}
         self._curve: list[EquitySnapshot] = []
         self._position_seq = 0
@@ -302,8 +311,13 @@ class Portfolio:
 
     @property
     def closed_positions(self) -> tuple[Position, ...]:
-        """Closed positions, in closing order."""
+        """Closed positions, in closing order (none kept with ``keep_closed`` off)."""
         return tuple(self._closed)
+
+    @property
+    def closed_count(self) -> int:
+        """How many positions have closed (abandoned ones included)."""
+        return self._closed_count
 
     def expect_position(
         self,
@@ -335,7 +349,7 @@ class Portfolio:
             raise PortfolioError(f"{symbol}: no position to abandon")
         pos.abandon(ts, reason)
         del self._positions[symbol]
-        self._closed.append(pos)
+        self._archive(pos)
         return pos
 
     def mark(self, symbol: str, price: float) -> None:
@@ -469,15 +483,17 @@ class Portfolio:
         Raises :class:`InsufficientFundsError`, :class:`InsufficientHoldingsError` or
         :class:`PortfolioError` (unsupported fee currency) and then leaves state unchanged.
         """
-        key = (fill.symbol, fill.trade_id)
-        if key in self._seen_fills:
+        seen = self._seen_fills.get(fill.symbol)
+        if seen is None:
+            seen = self._seen_fills[fill.symbol] = set()
+        elif fill.trade_id in seen:
             return FillOutcome(applied=False, position=self._positions.get(fill.symbol))
         inst = self.instrument(fill.symbol)
         if inst.kind is InstrumentKind.SPOT:
             outcome = self._apply_spot(inst, fill)
         else:
             outcome = self._apply_perp(inst, fill)
-        self._seen_fills.add(key)
+        seen.add(fill.trade_id)
         self._marks[fill.symbol] = fill.price
         return outcome
 
@@ -615,8 +631,13 @@ class Portfolio:
         if pos.qty > 0:
             return None
         del self._positions[pos.symbol]
-        self._closed.append(pos)
+        self._archive(pos)
         return pos
+
+    def _archive(self, pos: Position) -> None:
+        self._closed_count += 1
+        if self.keep_closed:
+            self._closed.append(pos)
 
     def _open_in(self, currency: str) -> Iterable[Position]:
         return (p for p in self._positions.values() if self._quote(p.symbol) == currency)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -65,47 +65,128 @@ class FillLog:
         )
 
 
-@dataclass(frozen=True, slots=True)
 class EquityCurve:
-    """Account equity after each bar: ``ts`` is the bar's close time (ns)."""
+    """Account equity after each bar: ``ts`` is the bar's close time (ns).
 
-    ts: IntArray
-    equity: FloatArray
+    A curve from :class:`EquityRecorder` keeps its times as runs of evenly spaced points
+    (``start, step, count``) and builds the ``ts`` array on first access, so a long run does
+    not hold a second series-long array of bar times while it records.
+    """
+
+    __slots__ = ("_runs", "_ts", "equity")
+
+    def __init__(self, ts: IntArray, equity: FloatArray) -> None:
+        if ts.shape != equity.shape:
+            raise ResultError(f"equity curve: {ts.shape[0]} times for {equity.shape[0]} values")
+        self._ts: IntArray | None = ts
+        self._runs: IntArray | None = None
+        self.equity = equity
+
+    @classmethod
+    def from_runs(cls, runs: IntArray, equity: FloatArray) -> EquityCurve:
+        """A curve whose times are the runs ``(start, step, count)`` (rows of ``runs``)."""
+        counts = runs.reshape(-1, 3)[:, 2]
+        if int(counts.sum()) != equity.shape[0]:
+            raise ResultError(
+                f"equity curve: runs of {int(counts.sum())} points, {len(equity)} values"
+            )
+        curve = cls.__new__(cls)
+        curve._ts, curve._runs, curve.equity = None, runs, equity
+        return curve
+
+    @property
+    def ts(self) -> IntArray:
+        """The bar close times (ns), read-only when built from runs."""
+        if self._ts is None:
+            self._ts = _expand_runs(self._runs, self.equity.shape[0])
+            self._runs = None
+        return self._ts
 
     def __len__(self) -> int:
-        return int(self.ts.shape[0])
+        return int(self.equity.shape[0])
+
+    def __repr__(self) -> str:
+        return f"EquityCurve({len(self)} points)"
+
+
+_EXPAND_CHUNK = 1 << 16
+
+
+def _expand_runs(runs: IntArray | None, n: int) -> IntArray:
+    """The times of the runs ``(start, step, count)``, built in chunks (no temporaries as long
+    as the series)."""
+    out = np.empty(n, dtype=np.int64)
+    pos = 0
+    for start, step, count in (runs if runs is not None else _empty_int()).reshape(-1, 3).tolist():
+        for first in range(0, count, _EXPAND_CHUNK):
+            last = min(first + _EXPAND_CHUNK, count)
+            piece = out[pos + first : pos + last]
+            np.multiply(np.arange(first, last, dtype=np.int64), step, out=piece)
+            piece += start
+        pos += count
+    out.flags.writeable = False
+    return out
 
 
 class EquityRecorder:
-    """Appends (ts, equity) points compactly; a point at the last ts replaces it."""
+    """Appends (ts, equity) points compactly; a point at the last ts replaces it.
 
-    __slots__ = ("_equity", "_ts")
+    Times are kept as runs of evenly spaced points (one run for a gapless candle series).
+    :meth:`curve` hands out read-only views of the values, not copies (a million-bar curve is
+    not held twice); recording after it first copies the buffers, so a curve taken earlier
+    never changes.
+    """
+
+    __slots__ = ("_equity", "_last", "_runs", "_shared")
 
     def __init__(self) -> None:
-        self._ts = array("q")
         self._equity = array("d")
+        self._runs = array("q")
+        """Flat ``(start, step, count)`` triples."""
+        self._last: int | None = None
+        self._shared = False
 
     def record(self, ts: int, equity: float) -> None:
         """Add a point; ``ts`` must not go back in time."""
-        if self._ts:
-            last = self._ts[-1]
-            if ts == last:
-                self._equity[-1] = equity
-                return
-            if ts < last:
-                raise ResultError(f"equity point at {ts} is before the last one at {last}")
-        self._ts.append(ts)
+        if self._shared:
+            self._equity, self._runs = array("d", self._equity), array("q", self._runs)
+            self._shared = False
+        last = self._last
+        runs = self._runs
+        if last is None:
+            runs.extend((ts, 0, 1))
+        elif ts == last:
+            self._equity[-1] = equity
+            return
+        elif ts < last:
+            raise ResultError(f"equity point at {ts} is before the last one at {last}")
+        elif runs[-1] == 1:
+            runs[-2] = ts - last
+            runs[-1] = 2
+        elif ts - last == runs[-2]:
+            runs[-1] += 1
+        else:
+            runs.extend((ts, 0, 1))
+        self._last = ts
         self._equity.append(equity)
 
     def __len__(self) -> int:
-        return len(self._ts)
+        return len(self._equity)
 
     def curve(self) -> EquityCurve:
-        """The points so far, as arrays (copies)."""
-        return EquityCurve(
-            np.frombuffer(self._ts, dtype=np.int64).copy() if self._ts else _empty_int(),
-            np.frombuffer(self._equity, dtype=np.float64).copy() if self._equity else _empty(),
-        )
+        """The points so far: the values as a read-only view, the times built on first use
+        (later points change neither)."""
+        if not self._equity:
+            return EquityCurve(_empty_int(), _empty())
+        self._shared = True
+        runs = np.array(self._runs, dtype=np.int64)
+        return EquityCurve.from_runs(runs, _frozen(self._equity, np.float64))
+
+
+def _frozen(buffer: array[int] | array[float], dtype: type[np.generic]) -> npt.NDArray[Any]:
+    view: npt.NDArray[Any] = np.frombuffer(buffer, dtype=dtype)
+    view.flags.writeable = False
+    return view
 
 
 def _empty() -> FloatArray:

@@ -3,6 +3,10 @@
 :class:`Ledger` is the protocol the order manager writes to; :class:`InMemoryLedger` keeps it
 in memory (backtests, tests). The SQL ledger (``mftbot.storage``) implements the same protocol
 for paper and live sessions, where a restart reconciles from it (DESIGN.md principle 4).
+
+``InMemoryLedger(retain_terminal=False)`` (long backtests) drops an order's entry once a
+terminal status (filled, canceled, rejected, expired) is written and keeps only its client
+order id, so memory stays flat while a reused id is still refused.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from mftbot.core.errors import MftbotError
 from mftbot.core.ids import IntentKind
 from mftbot.domain.enums import Side
 from mftbot.domain.fills import Fill
-from mftbot.domain.orders import OrderStatus, OrderType, TimeInForce
+from mftbot.domain.orders import ORDER_EDGES, OrderStatus, OrderType, TimeInForce
 
 
 class LedgerError(MftbotError):
@@ -102,24 +106,35 @@ class Ledger(Protocol):
 
 
 class InMemoryLedger:
-    """A :class:`Ledger` in a dict (lost at exit: for backtests and tests)."""
+    """A :class:`Ledger` in a dict (lost at exit: for backtests and tests).
 
-    def __init__(self) -> None:
+    ``retain_terminal=False``: an entry is dropped when its order reaches a terminal status
+    (only the id is kept, to refuse it again); :meth:`get` and :meth:`entries` then return the
+    orders still working.
+    """
+
+    def __init__(self, *, retain_terminal: bool = True) -> None:
+        self.retain_terminal = retain_terminal
         self._entries: dict[str, LedgerEntry] = {}
+        self._ended: set[str] = set()
 
     def record_intent(self, record: IntentRecord) -> None:
         """Write a new intent; refuse a client order id seen before."""
-        if record.client_order_id in self._entries:
-            raise DuplicateIntentError(
-                f"client order id {record.client_order_id!r} is already in the ledger"
-            )
-        self._entries[record.client_order_id] = LedgerEntry(record)
+        coid = record.client_order_id
+        if coid in self._entries or coid in self._ended:
+            raise DuplicateIntentError(f"client order id {coid!r} is already in the ledger")
+        self._entries[coid] = LedgerEntry(record)
 
     def record_status(
         self, client_order_id: str, status: OrderStatus, ts: int, reason: str = ""
     ) -> None:
-        """Append a status change."""
-        self._entry(client_order_id).statuses.append(StatusRecord(status, ts, reason))
+        """Append a status change (with ``retain_terminal`` off, a terminal one ends the entry)."""
+        entry = self._entry(client_order_id)
+        if not self.retain_terminal and not ORDER_EDGES[status]:
+            del self._entries[client_order_id]
+            self._ended.add(client_order_id)
+            return
+        entry.statuses.append(StatusRecord(status, ts, reason))
 
     def record_fill(self, client_order_id: str, fill: Fill) -> None:
         """Append a fill."""
@@ -130,10 +145,17 @@ class InMemoryLedger:
         return self._entries.get(client_order_id)
 
     def __contains__(self, client_order_id: object) -> bool:
-        return client_order_id in self._entries
+        """Whether the id was ever written (dropped ended entries included)."""
+        return client_order_id in self._entries or client_order_id in self._ended
 
     def __len__(self) -> int:
+        """Entries held (dropped ended ones excluded)."""
         return len(self._entries)
+
+    @property
+    def dropped_count(self) -> int:
+        """Entries dropped once ended (``retain_terminal`` off)."""
+        return len(self._ended)
 
     def entries(self) -> list[LedgerEntry]:
         """All entries, in the order their intents were written."""
@@ -143,6 +165,7 @@ class InMemoryLedger:
         try:
             return self._entries[client_order_id]
         except KeyError:
+            state = "ended and was dropped" if client_order_id in self._ended else "is not"
             raise UnknownLedgerOrderError(
-                f"client order id {client_order_id!r} is not in the ledger"
+                f"client order id {client_order_id!r} {state} in the ledger"
             ) from None

@@ -9,6 +9,12 @@ the report is a new one. An id already in the ledger is refused: nothing is sent
 A quote-sized intent ("spend 1,000 USDT") gets an order whose base ``qty`` is provisional
 (``quote_qty / ref_price``) until the venue's first fill fixes it (fill + ``leaves_qty``), as
 Binance reports ``origQty`` for a ``quoteOrderQty`` order.
+
+``retain_terminal=False`` (long backtests) keeps memory flat: an order that has ended (filled,
+canceled, rejected, expired) stays queryable until the next :meth:`OrderManager.submit`, then
+it is dropped; a reused id is still refused by the ledger, which keeps every id it was given.
+The venue must not report on an order after its end (the simulated venues do not);
+:attr:`OrderManager.orders` then lists the orders still held.
 """
 
 from __future__ import annotations
@@ -39,13 +45,22 @@ class OrderManager:
     """Owns the bot's orders on one venue: ids, ledger writes, sending, state updates."""
 
     def __init__(
-        self, venue: Venue, ledger: Ledger | None = None, *, bot_id: str = "mftbot"
+        self,
+        venue: Venue,
+        ledger: Ledger | None = None,
+        *,
+        bot_id: str = "mftbot",
+        retain_terminal: bool = True,
     ) -> None:
         self.venue = venue
         self.ledger: Ledger = ledger if ledger is not None else InMemoryLedger()
         self.bot_id = bot_id
+        self.retain_terminal = retain_terminal
+        """Keep ended orders (default); ``False``: drop them at the next submit (module doc)."""
         self._orders: dict[str, Order] = {}
         self._intents: dict[str, OrderIntent] = {}
+        self._ended: list[str] = []
+        self._dropped = 0
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -55,6 +70,8 @@ class OrderManager:
 
         Raises :class:`DuplicateIntentError` when the derived client order id was used before.
         """
+        if self._ended:
+            self._drop_ended()
         coid = client_order_id(
             self.bot_id,
             intent.strategy,
@@ -149,6 +166,8 @@ class OrderManager:
         if after is not before:
             reason = getattr(report, "reason", "")
             self.ledger.record_status(order.client_order_id, after, report.ts_event, reason)
+            if not self.retain_terminal and order.is_terminal:
+                self._ended.append(order.client_order_id)
         return fill
 
     def _apply_fill(self, order: Order, report: OrderFilled) -> Fill | None:
@@ -173,7 +192,10 @@ class OrderManager:
         try:
             return self._orders[client_order_id]
         except KeyError:
-            raise UnknownOrderError(f"no order with client id {client_order_id!r}") from None
+            dropped = " (ended orders are dropped: retain_terminal off)" if self._dropped else ""
+            raise UnknownOrderError(
+                f"no order with client id {client_order_id!r}{dropped}"
+            ) from None
 
     def intent(self, client_order_id: str) -> OrderIntent:
         """The intent an order was sent for."""
@@ -185,8 +207,21 @@ class OrderManager:
 
     @property
     def orders(self) -> list[Order]:
-        """Every order sent, oldest first."""
+        """Every order sent, oldest first (with ``retain_terminal`` off: those still held)."""
         return list(self._orders.values())
+
+    @property
+    def dropped_count(self) -> int:
+        """Ended orders dropped so far (``retain_terminal`` off)."""
+        return self._dropped
+
+    def _drop_ended(self) -> None:
+        """Forget the orders that ended since the last submit, keeping their ids."""
+        for coid in self._ended:
+            if self._orders.pop(coid, None) is not None:
+                del self._intents[coid]
+                self._dropped += 1
+        self._ended.clear()
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Orders that may still trade, optionally in one symbol."""

@@ -9,17 +9,19 @@ paper and live do.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from mftbot.core.clock import Clock
-from mftbot.core.config import TradingMode
+from mftbot.core.modes import TradingMode
 from mftbot.risk.base import PassThroughRisk, RiskEngine, StatefulRiskEngine
-from mftbot.risk.config import RiskConfig
-from mftbot.risk.engine import RuleBasedRiskEngine
-from mftbot.risk.records import RiskAction, RiskRecord
-from mftbot.risk.rules_market import ManipulationSource
+from mftbot.risk.records import RiskAction
 
-RiskArg = RiskConfig | Mapping[str, Any] | None
+if TYPE_CHECKING:
+    from mftbot.core.clock import Clock
+    from mftbot.risk.config import RiskConfig
+    from mftbot.risk.records import RiskRecord
+    from mftbot.risk.rules_market import ManipulationSource
+
+RiskArg: TypeAlias = "RiskConfig | Mapping[str, Any] | None"
 
 
 def build_risk_engine(
@@ -34,6 +36,9 @@ def build_risk_engine(
     persists its trading state unless ``mode`` is a backtest."""
     if risk is None:
         return PassThroughRisk()
+    from mftbot.risk.config import RiskConfig  # the rule-based engine loads only when asked for
+    from mftbot.risk.engine import RuleBasedRiskEngine
+
     return RuleBasedRiskEngine(
         RiskConfig.coerce(risk),
         clock=clock,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mftbot.risk.base import OrderIntent
-from mftbot.risk.portfolio_risk import PortfolioRiskResult
 from mftbot.risk.results import RuleResult
-from mftbot.risk.sizing import SizingResult
+
+if TYPE_CHECKING:  # annotations only: importing them loads the risk config (pydantic settings)
+    from mftbot.risk.portfolio_risk import PortfolioRiskResult
+    from mftbot.risk.sizing import SizingResult
 
 
 class RiskAction(StrEnum):
