@@ -99,3 +99,40 @@ def test_short_input_and_window_edges() -> None:
     np.testing.assert_array_equal(kernels.window_max(x, 1), x)
     np.testing.assert_array_equal(kernels.window_min(x, 3), [NAN, NAN, 1.0])
     np.testing.assert_array_equal(kernels.rolling_sum(x, 1, out(3)), x)
+
+
+def _sequential_var(x: np.ndarray, window: int, ddof: int) -> list[float]:
+    """The rolling variance one bar after another: two passes every ``window`` bars,
+    Welford updates in between (the order of operations of the compiled blocks)."""
+    got = [NAN] * min(window - 1, len(x))
+    mean = m2 = 0.0
+    for i in range(window - 1, len(x)):
+        if (i - window + 1) % window == 0:
+            part = x[i - window + 1 : i + 1].tolist()
+            total = 0.0
+            for value in part:
+                total += value
+            mean = total * (1.0 / window)
+            m2 = 0.0
+            for value in part:
+                m2 += (value - mean) * (value - mean)
+        else:
+            old, new = float(x[i - window]), float(x[i])
+            delta = old - mean
+            less = mean - delta * (1.0 / (window - 1))
+            m2 -= delta * (old - less)
+            delta = new - less
+            mean = less + delta * (1.0 / window)
+            m2 += delta * (new - mean)
+        got.append(max(m2, 0.0) * (1.0 / (window - ddof)))
+    return got
+
+
+@pytest.mark.parametrize("window", [2, 5, 24])
+def test_rolling_var_blocks_equal_one_pass(window: int) -> None:
+    # Lengths that end inside a group of four blocks, on its edge, and past it.
+    x = np.diff(np.log(np.cumsum(np.random.default_rng(window).random(1_000)) + 100.0))
+    for n in (window - 1, window, 4 * window, 4 * window + 1, 9 * window + 3, x.size):
+        got = kernels.rolling_var(x[:n], window, 1, out(n))
+        np.testing.assert_allclose(got, _sequential_var(x[:n], window, 1), rtol=1e-12)
+        assert np.isnan(got[: window - 1]).all()

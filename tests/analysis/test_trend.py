@@ -129,3 +129,33 @@ def test_parameter_validation() -> None:
         ichimoku(x, x, x, displacement=-1)
     with pytest.raises(ValueError, match="atr_period"):
         keltner(x, x, x, atr_period=0)
+
+
+@pytest.mark.parametrize(("period", "atr_period"), [(1, 1), (2, 5), (20, 10), (5, 30)])
+def test_keltner_single_pass_matches_talib_at_every_warm_up(
+    btc: CandleArrays, period: int, atr_period: int
+) -> None:
+    # The compiled pass runs the EMA and the ATR side by side, each with its own warm-up.
+    h, lo, c = btc.high, btc.low, btc.close
+    ema = talib.EMA(c, period) if period > 1 else c
+    band = 1.5 * talib.ATR(h, lo, c, atr_period)
+    for n in (1, period, atr_period, atr_period + 1, len(c)):
+        got = keltner(h[:n], lo[:n], c[:n], period, 1.5, atr_period)
+        np.testing.assert_allclose(got.middle, ema[:n], rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(got.upper, (ema + band)[:n], rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(got.lower, (ema - band)[:n], rtol=1e-12, equal_nan=True)
+        assert int(np.isnan(got.upper).sum()) == min(n, max(period - 1, atr_period))
+
+
+def test_keltner_checks_every_bar(btc: CandleArrays) -> None:
+    h, lo, c = btc.high, btc.low, btc.close
+    for column, index, value, message in (
+        ("high", 2_500, np.nan, "high: NaN at index 2500"),
+        ("low", 7, np.inf, "low: infinite value at index 7"),
+        ("close", 2_999, -np.inf, "close: infinite value at index 2999"),
+        ("high", 1_234, 0.0, "high: high below low at index 1234"),
+    ):
+        cols = {"high": h.copy(), "low": lo.copy(), "close": c.copy()}
+        cols[column][index] = value
+        with pytest.raises(ValueError, match=message):
+            keltner(*cols.values())

@@ -130,3 +130,71 @@ def test_short_input_is_all_nan(btc: CandleArrays) -> None:
     assert np.isnan(rolling_vwap(h, lo, c, v, 20)).all()
     assert np.isnan(cmf(h, lo, c, v, 20)).all()
     assert np.isfinite(vwap(h, lo, c, v, btc.time_ns[:5])).all()
+
+
+@pytest.mark.parametrize("index", [0, 1_999, 2_999])
+def test_checks_made_in_the_kernel_raise_like_prepare(btc: CandleArrays, index: int) -> None:
+    # The VWAPs and CMF check their inputs while they compute; a bad value anywhere gives
+    # the same error as the separate validation would, and leading NaNs are stripped.
+    t = btc.time_ns
+    funcs = {
+        "vwap": lambda h, lo, c, v: vwap(h, lo, c, v, t),
+        "rolling_vwap": lambda h, lo, c, v: rolling_vwap(h, lo, c, v, 20),
+        "cmf": lambda h, lo, c, v: cmf(h, lo, c, v, 20),
+    }
+    bad_values = (
+        ("high", NAN, f"high: NaN at index {index}"),
+        ("low", np.inf, f"low: infinite value at index {index}"),
+        ("close", -np.inf, f"close: infinite value at index {index}"),
+        ("volume", -1.0, f"volume: negative volume at index {index}"),
+        ("high", 0.0, f"high: high below low at index {index}"),
+    )
+    for name, func in funcs.items():
+        for column, value, message in bad_values:
+            if index == 0 and value != value:
+                continue  # a leading NaN is accepted
+            cols = {k: getattr(btc, k).copy() for k in ("high", "low", "close", "volume")}
+            cols[column][index] = value
+            with pytest.raises(ValueError, match=message):
+                func(*cols.values())
+        cols = {k: getattr(btc, k).copy() for k in ("high", "low", "close", "volume")}
+        cols["close"][:3] = NAN
+        cols["volume"][:5] = NAN
+        got = func(*cols.values())
+        assert np.isnan(got[:5]).all(), name
+        tail = {k: getattr(btc, k)[5:] for k in cols}
+        if name == "vwap":
+            np.testing.assert_array_equal(got[5:], vwap(*tail.values(), t[5:]))
+        else:
+            np.testing.assert_array_equal(got[5:], func(*tail.values()))
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_rolling_vwap_and_cmf_across_kernel_chunks(
+    btc: CandleArrays, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The compiled kernel works in chunks of whole windows (16,384 bars by default); with
+    # small chunks 3,000 real bars cross many of them, and a zero-volume stretch crosses
+    # chunk edges. Values match the references and the default chunking exactly.
+    from mftbot.analysis.indicators import volume as module
+
+    h, lo, c = btc.high, btc.low, btc.close
+    v = btc.volume.copy()
+    v[1_000:1_090] = 0.0
+    windows = (1, 2, 20, 240)
+    want = [(rolling_vwap(h, lo, c, v, w), cmf(h, lo, c, v, w)) for w in windows]
+    monkeypatch.setattr(module, "_CHUNK", chunk)
+    df = _frame(btc).assign(volume=v)
+    tp = (df.high + df.low + df.close) / 3
+    for (vwap_w, cmf_w), w in zip(want, windows, strict=True):
+        got_vwap = rolling_vwap(h, lo, c, v, w)
+        got_cmf = cmf(h, lo, c, v, w)
+        np.testing.assert_array_equal(got_vwap, vwap_w)
+        np.testing.assert_array_equal(got_cmf, cmf_w)
+        ref = (tp * df.volume).rolling(w).sum() / df.volume.rolling(w).sum()
+        np.testing.assert_allclose(got_vwap, ref.to_numpy(), rtol=1e-9, equal_nan=True)
+        assert np.isnan(got_vwap[1_000 + w - 1 : 1_090]).all()  # windows with no volume
+        assert (got_cmf[1_000 + w - 1 : 1_090] == 0.0).all()
+    np.testing.assert_allclose(
+        cmf(h, lo, c, v, 20), ref_cmf(h, lo, c, v, 20), rtol=1e-9, atol=1e-12, equal_nan=True
+    )

@@ -31,10 +31,11 @@ from mftbot.features.indicator import (
     INDICATOR_FEATURE_DOCS,
     INDICATOR_SCALE_FREE,
     INDICATOR_WARMUP,
+    MEMORY,
     NVI_AVERAGE,
 )
 from mftbot.features.orderbook import ORDERBOOK_FEATURE_DOCS, RAW_PRICE_FEATURES
-from mftbot.features.pipeline import CHANNELS, DEFAULT_WINDOW, FEATURE_NAMES
+from mftbot.features.pipeline import CHANNELS, DEFAULT_WINDOW, FEATURE_NAMES, MIN_WINDOW
 
 Units = Literal["free", "price", "size"]
 
@@ -138,8 +139,13 @@ fails when it is stale. Do not edit it by hand.
 * Alignment: book features are those of each sample (fixed cadence, local receive clock);
   candle and indicator features at sample time `t` are those of the last candle closed at
   or before `t`, never the forming one.
-* The live form recomputes the candle channels over the last {DEFAULT_WINDOW} candles (and
-  the whole current UTC day for the session VWAP) when a candle closes.
+* The live form holds the last {DEFAULT_WINDOW} candles (the default window; at least
+  {MIN_WINDOW}), extended back to the start of the current UTC day for the session VWAP.
+  When a candle closes it computes the 60 candle and indicator features of that candle
+  alone (compiled code reading the candles each feature needs), not the whole window's
+  series; once older candles have been dropped, each EMA / Wilder recursion runs over its
+  last candles only (at most {max(MEMORY.values())}, RSI 28), long enough to have forgotten
+  its seed.
 * Datasets: `mftbot ml collect` replays recordings into Parquet rows (the 110 features plus
   `mid`, `best_bid`, `best_ask`, `last_trade`, `candle_close`); `mftbot ml label` adds
   forward returns, directions and triple-barrier labels (`mftbot.features.labels`, the only

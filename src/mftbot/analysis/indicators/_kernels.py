@@ -119,12 +119,42 @@ def rolling_sum(x: FloatArray, window: int, out: FloatArray) -> FloatArray:
 
 
 @jit
+def _var_start(x: FloatArray, stop: int, window: int, inv_w: float) -> tuple[float, float]:
+    """(mean, sum of squared deviations) of ``x[stop - window : stop]``, by two passes."""
+    total = 0.0
+    for j in range(stop - window, stop):
+        total += x[j]
+    mean = total * inv_w
+    m2 = 0.0
+    for j in range(stop - window, stop):
+        d = x[j] - mean
+        m2 += d * d
+    return mean, m2
+
+
+@jit
+def _var_step(
+    mean: float, m2: float, old: float, new: float, inv_w: float, inv_w1: float
+) -> tuple[float, float]:
+    """Welford: remove ``old`` from the window, then add ``new``."""
+    delta = old - mean
+    mean_less = mean - delta * inv_w1
+    m2 -= delta * (old - mean_less)
+    delta = new - mean_less
+    mean = mean_less + delta * inv_w
+    m2 += delta * (new - mean)
+    return mean, m2
+
+
+@jit
 def rolling_var(x: FloatArray, window: int, ddof: int, out: FloatArray) -> FloatArray:
     """Variance of the last ``window`` values (``window >= 2``), first at ``window - 1``.
 
-    Welford updates on deviations from the running mean (one removal, one addition per bar),
-    recomputed exactly by two passes every ``window`` bars: accurate even when the variance
-    is tiny next to the mean.
+    Outputs go in blocks of ``window``: each starts exactly, by two passes over its first
+    window, then makes Welford updates on deviations from the running mean (one removal,
+    one addition per bar): accurate even when the variance is tiny next to the mean. Four
+    blocks run together, their updates independent (one chain of updates is bound by the
+    latency of its arithmetic); each value is the same as in one block after another.
     """
     n = x.size
     out[: min(window - 1, n)] = np.nan
@@ -133,76 +163,36 @@ def rolling_var(x: FloatArray, window: int, ddof: int, out: FloatArray) -> Float
     inv_w = 1.0 / window
     inv_w1 = 1.0 / (window - 1)
     inv_dof = 1.0 / (window - ddof)
-    mean = 0.0
-    m2 = 0.0
-    countdown = 1
-    for i in range(window - 1, n):
-        countdown -= 1
-        if countdown == 0:
-            countdown = window
-            total = 0.0
-            for j in range(i - window + 1, i + 1):
-                total += x[j]
-            mean = total * inv_w
-            m2 = 0.0
-            for j in range(i - window + 1, i + 1):
-                d = x[j] - mean
-                m2 += d * d
+    outputs = n - window + 1
+    full = outputs // window
+    q = 0
+    while q + 4 <= full:
+        r0 = window - 1 + q * window
+        r1 = r0 + window
+        r2 = r1 + window
+        r3 = r2 + window
+        mean0, m2_0 = _var_start(x, r0 + 1, window, inv_w)
+        mean1, m2_1 = _var_start(x, r1 + 1, window, inv_w)
+        mean2, m2_2 = _var_start(x, r2 + 1, window, inv_w)
+        mean3, m2_3 = _var_start(x, r3 + 1, window, inv_w)
+        for j in range(window):
+            if j > 0:
+                mean0, m2_0 = _var_step(mean0, m2_0, x[r0 + j - window], x[r0 + j], inv_w, inv_w1)
+                mean1, m2_1 = _var_step(mean1, m2_1, x[r1 + j - window], x[r1 + j], inv_w, inv_w1)
+                mean2, m2_2 = _var_step(mean2, m2_2, x[r2 + j - window], x[r2 + j], inv_w, inv_w1)
+                mean3, m2_3 = _var_step(mean3, m2_3, x[r3 + j - window], x[r3 + j], inv_w, inv_w1)
+            out[r0 + j] = (m2_0 if m2_0 > 0.0 else 0.0) * inv_dof
+            out[r1 + j] = (m2_1 if m2_1 > 0.0 else 0.0) * inv_dof
+            out[r2 + j] = (m2_2 if m2_2 > 0.0 else 0.0) * inv_dof
+            out[r3 + j] = (m2_3 if m2_3 > 0.0 else 0.0) * inv_dof
+        q += 4
+    mean = m2 = 0.0
+    for i in range(window - 1 + q * window, n):
+        if (i - window + 1) % window == 0:
+            mean, m2 = _var_start(x, i + 1, window, inv_w)
         else:
-            old = x[i - window]
-            delta = old - mean
-            mean_less = mean - delta * inv_w1
-            m2 -= delta * (old - mean_less)
-            new = x[i]
-            delta = new - mean_less
-            mean = mean_less + delta * inv_w
-            m2 += delta * (new - mean)
+            mean, m2 = _var_step(mean, m2, x[i - window], x[i], inv_w, inv_w1)
         out[i] = (m2 if m2 > 0.0 else 0.0) * inv_dof
-    return out
-
-
-@jit
-def rolling_quadratic_mean(
-    a: FloatArray, b: FloatArray, wa: float, wb: float, window: int, out: FloatArray
-) -> FloatArray:
-    """max(0, mean over the last ``window`` bars of ``wa·a² + wb·b²``).
-
-    Running sum recomputed exactly every ``window`` bars; a window of zero terms gives 0.
-    """
-    n = a.size
-    out[: min(window - 1, n)] = np.nan
-    if n < window:
-        return out
-    inv_w = 1.0 / window
-    total = 0.0
-    nonzero = 0
-    countdown = 1
-    for i in range(n):
-        x = a[i]
-        y = b[i]
-        term = wa * x * x + wb * y * y
-        nonzero += int(term != 0.0)
-        if i >= window:
-            x = a[i - window]
-            y = b[i - window]
-            old = wa * x * x + wb * y * y
-            nonzero -= int(old != 0.0)
-        else:
-            old = 0.0
-        if i < window - 1:
-            continue
-        countdown -= 1
-        if countdown == 0:
-            countdown = window
-            total = 0.0
-            for j in range(i - window + 1, i + 1):
-                x = a[j]
-                y = b[j]
-                total += wa * x * x + wb * y * y
-        else:
-            total += term - old
-        mean = total * inv_w
-        out[i] = mean if (nonzero > 0 and mean > 0.0) else 0.0
     return out
 
 

@@ -130,6 +130,14 @@ def _finite_suffix(arrays: Mapping[str, FloatArray]) -> int:
 
 
 @jit
+def invalid_hlcv(high: float, low: float, close: float, volume: float) -> bool:
+    """False when the bar passes :func:`prepare`'s checks for these inputs: every value
+    finite, ``high >= low``, ``volume >= 0`` (kernels that validate as they go)."""
+    bad = (high - high != 0.0) | (low - low != 0.0) | (close - close != 0.0)
+    return bad | (volume - volume != 0.0) | (high < low) | (volume < 0.0)
+
+
+@jit
 def _scan(x: FloatArray, lower: float, strict: bool) -> bool:
     """Every value finite and above ``lower`` (or equal to it unless ``strict``)."""
     bad = False
@@ -169,8 +177,24 @@ def _all_valid(arrays: Mapping[str, FloatArray], positive: Collection[str]) -> b
     return not paired or _scan_range(arrays["high"], arrays["low"], "low" in positive)
 
 
+def all_valid(arrays: Mapping[str, FloatArray], positive: Collection[str] = ()) -> bool:
+    """True when converted inputs (:func:`as_inputs`) pass every check of :func:`prepare`
+    with no leading NaN: one compiled pass per input, no error message."""
+    return _all_valid(arrays, positive)
+
+
 def _raise_first(name: str, mask: npt.NDArray[np.bool_], offset: int, what: str) -> NoReturn:
     raise ValueError(f"{name}: {what} at index {offset + int(np.flatnonzero(mask)[0])}")
+
+
+def as_inputs(inputs: Mapping[str, npt.ArrayLike]) -> dict[str, FloatArray]:
+    """Convert named inputs with :func:`as_series` and check they share one length; the
+    values are not scanned (kernels that validate as they go start from here)."""
+    arrays = {name: as_series(name, values) for name, values in inputs.items()}
+    lengths = {name: arr.size for name, arr in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"inputs differ in length: {lengths}")
+    return arrays
 
 
 def prepare(
@@ -186,11 +210,8 @@ def prepare(
     pass over each input and no copies; only a failing input takes the slower path that
     locates the first bad value.
     """
-    arrays = {name: as_series(name, values) for name, values in inputs.items()}
-    lengths = {name: arr.size for name, arr in arrays.items()}
-    if len(set(lengths.values())) > 1:
-        raise ValueError(f"inputs differ in length: {lengths}")
-    n = next(iter(lengths.values()))
+    arrays = as_inputs(inputs)
+    n = next(iter(arrays.values())).size
     if _all_valid(arrays, positive):
         return Prepared(n=n, start=0, arrays=tuple(arrays.values()))
     start = _finite_suffix(arrays)

@@ -13,7 +13,13 @@ import numpy.typing as npt
 
 from mftbot.analysis.indicators import _kernels as k
 from mftbot.analysis.indicators._jit import jit
-from mftbot.analysis.indicators._validate import FloatArray, check_float, check_int, prepare
+from mftbot.analysis.indicators._validate import (
+    FloatArray,
+    as_inputs,
+    check_float,
+    check_int,
+    prepare,
+)
 
 ArrayLike = npt.ArrayLike
 
@@ -190,6 +196,74 @@ def ichimoku(
     )
 
 
+@jit
+def _keltner(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    period: int,
+    atr_period: int,
+    multiplier: float,
+    upper: FloatArray,
+    middle: FloatArray,
+    lower: FloatArray,
+) -> bool:
+    """The three lines in one pass: the EMA (:func:`~._kernels.ema`) and Wilder's ATR
+    (:func:`~._kernels.wilder_atr`) recursions side by side, so neither waits on the
+    other's latency, with the same arithmetic as those kernels. False if a bar fails
+    :func:`prepare`'s checks (finite, ``high >= low``)."""
+    n = close.size
+    bad = False
+    alpha = 2.0 / (period + 1)
+    keep = float(atr_period - 1)
+    inv = 1.0 / atr_period
+    ema = 0.0
+    atr = np.nan
+    prev_close = 0.0
+    steady = min(max(period, atr_period + 1), n)
+    for i in range(steady):  # warm-up: seeds
+        h = high[i]
+        lo = low[i]
+        c = close[i]
+        bad |= (h - h != 0.0) | (lo - lo != 0.0) | (c - c != 0.0) | (h < lo)
+        if i < period:
+            ema += c
+            if i == period - 1:
+                ema = ema / period
+            mid = ema if i == period - 1 else np.nan
+        else:
+            ema = (c - ema) * alpha + ema
+            mid = ema
+        if 0 < i <= atr_period:
+            atr = (0.0 if i == 1 else atr) + k.true_range(h, lo, prev_close)
+            band = atr / atr_period if i == atr_period else np.nan
+        elif i > atr_period:
+            atr = (atr * keep + k.true_range(h, lo, prev_close)) * inv
+            band = atr
+        else:
+            band = np.nan
+        if i == atr_period:
+            atr = band
+        prev_close = c
+        band *= multiplier
+        middle[i] = mid
+        upper[i] = mid + band
+        lower[i] = mid - band
+    for i in range(steady, n):
+        h = high[i]
+        lo = low[i]
+        c = close[i]
+        bad |= (h - h != 0.0) | (lo - lo != 0.0) | (c - c != 0.0) | (h < lo)
+        ema = (c - ema) * alpha + ema
+        atr = (atr * keep + k.true_range(h, lo, prev_close)) * inv
+        prev_close = c
+        band = atr * multiplier
+        middle[i] = ema
+        upper[i] = ema + band
+        lower[i] = ema - band
+    return not bad
+
+
 def keltner(
     high: ArrayLike,
     low: ArrayLike,
@@ -200,18 +274,23 @@ def keltner(
 ) -> KeltnerResult:
     """Keltner channel: middle = EMA(close, period), bands = middle ± multiplier · ATR.
 
-    Warm-up ``max(period - 1, atr_period)``.
+    Warm-up ``max(period - 1, atr_period)``. One compiled pass computes the three lines and
+    checks the inputs; only on a failure does :func:`prepare` run (error message, leading
+    NaNs stripped).
     """
     p = check_int("period", period, 1)
     a_p = check_int("atr_period", atr_period, 1)
     m = check_float("multiplier", multiplier, minimum=0.0, strict=False)
-    prep = prepare({"high": high, "low": low, "close": close})
+    arrays = as_inputs({"high": high, "low": low, "close": close})
+    h, lo, c = arrays["high"], arrays["low"], arrays["close"]
+    lines = KeltnerResult(k.empty(c.size), k.empty(c.size), k.empty(c.size))
+    if _keltner(h, lo, c, p, a_p, m, *lines):
+        return lines
+    prep = prepare(arrays)
     if prep.empty:
         return KeltnerResult(prep.nan(), prep.nan(), prep.nan())
     h, lo, c = prep.arrays
-    middle = k.ema(c, p, k.empty(c.size))
-    lower = k.wilder_atr(h, lo, c, a_p, k.empty(c.size))
-    lower *= m
-    upper = middle + lower
-    np.subtract(middle, lower, out=lower)
-    return KeltnerResult(prep.pad(upper), prep.pad(middle), prep.pad(lower))
+    lines = KeltnerResult(k.empty(c.size), k.empty(c.size), k.empty(c.size))
+    if not _keltner(h, lo, c, p, a_p, m, *lines):
+        raise RuntimeError("validated input rejected by the Keltner kernel")
+    return KeltnerResult(*(prep.pad(line) for line in lines))

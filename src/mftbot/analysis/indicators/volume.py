@@ -2,7 +2,8 @@
 
 Input validation and NaN policy as in :mod:`mftbot.analysis.indicators._validate`;
 ``volume`` must be ≥ 0. The typical price is ``(high + low + close) / 3``. Each indicator is
-one numba pass over its inputs.
+one numba pass over its inputs; the VWAPs and CMF check their inputs in that pass too and
+only on a failure take :func:`prepare`'s path (error message, or leading NaNs stripped).
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from mftbot.analysis.indicators._jit import jit
+from mftbot.analysis.indicators._jit import jit, jit_ieee
 from mftbot.analysis.indicators._kernels import empty
 from mftbot.analysis.indicators._validate import (
     FloatArray,
     IntArray,
+    as_inputs,
     as_time_ns,
     check_float,
     check_int,
+    invalid_hlcv,
     prepare,
 )
 
@@ -25,9 +28,13 @@ ArrayLike = npt.ArrayLike
 NS_PER_DAY = 86_400 * 1_000_000_000
 _VWAP = 0
 _CMF = 1
+_OK = -1
+_INVALID = -2
+_CHUNK = 16384
+"""Bars per chunk of the rolling VWAP and CMF (rounded to whole windows)."""
 
 
-@jit
+@jit_ieee
 def _session_vwap(
     high: FloatArray,
     low: FloatArray,
@@ -36,31 +43,175 @@ def _session_vwap(
     time_ns: IntArray,
     out: FloatArray,
 ) -> int:
-    """Fill ``out``; return the index where time went backwards, or -1."""
+    """Fill ``out``; return ``_OK``, ``_INVALID`` (a bar fails :func:`invalid_hlcv`) or
+    the index where time went backwards.
+
+    Chunk by chunk: the checks and ``typical price · volume`` in a loop the compiler
+    vectorises, the session sums in a sequential one, their ratio in a vectorised one
+    (two divisions per bar in the sequential loop would cost more than the sums).
+    """
     n = close.size
     if n == 0:
-        return -1
+        return _OK
     pv = 0.0
     vol = 0.0
+    bad = False
     prev_t = time_ns[0]
     next_day = (prev_t // NS_PER_DAY + 1) * NS_PER_DAY
-    for i in range(n):
-        t = time_ns[i]
-        if t < prev_t:
-            return i
-        prev_t = t
-        if t >= next_day:
-            pv = 0.0
-            vol = 0.0
-            next_day = (t // NS_PER_DAY + 1) * NS_PER_DAY
-        v = volume[i]
-        pv += (high[i] + low[i] + close[i]) / 3.0 * v
-        vol += v
-        out[i] = pv / vol if vol > 0.0 else np.nan
-    return -1
+    vols = np.empty(min(n, _CHUNK))
+    for s in range(0, n, _CHUNK):
+        e = min(s + _CHUNK, n)
+        hs = high[s:e]
+        ls = low[s:e]
+        cs = close[s:e]
+        vs = volume[s:e]
+        ts = time_ns[s:e]
+        outs = out[s:e]
+        for j in range(e - s):
+            h = hs[j]
+            lo = ls[j]
+            c = cs[j]
+            v = vs[j]
+            bad |= invalid_hlcv(h, lo, c, v)
+            outs[j] = (h + lo + c) / 3.0 * v
+        for j in range(e - s):
+            t = ts[j]
+            if t < prev_t:
+                return s + j
+            prev_t = t
+            if t >= next_day:
+                pv = 0.0
+                vol = 0.0
+                next_day = (t // NS_PER_DAY + 1) * NS_PER_DAY
+            pv += outs[j]
+            vol += vs[j]
+            outs[j] = pv
+            vols[j] = vol
+        for j in range(e - s):
+            total = vols[j]
+            outs[j] = outs[j] / total if total > 0.0 else np.nan
+    return _INVALID if bad else _OK
+
+
+@jit_ieee
+def _weighted_volumes(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
+    mode: int,
+    out: FloatArray,
+) -> bool:
+    """``w · volume`` of each bar of a chunk (a loop the compiler vectorises): ``w`` the
+    typical price (VWAP) or the money-flow multiplier ``((close − low) − (high − close)) /
+    (high − low)``, 0 when high == low (CMF). False if a bar fails :func:`invalid_hlcv`."""
+    bad = False
+    for j in range(close.size):
+        h = high[j]
+        lo = low[j]
+        c = close[j]
+        v = volume[j]
+        bad |= invalid_hlcv(h, lo, c, v)
+        if mode == _VWAP:
+            weight = (h + lo + c) / 3.0
+        else:
+            spread = h - lo
+            weight = ((c - lo) - (h - c)) / spread if spread > 0.0 else 0.0
+        out[j] = weight * v
+    return not bad
 
 
 @jit
+def _window_ratios(
+    weighted: FloatArray, volume: FloatArray, window: int, no_volume: float, out: FloatArray
+) -> None:
+    """``out[k] = Σ weighted[k : k + window] / Σ volume[k : k + window]``, ``no_volume``
+    where those volumes are all 0 (a count of non-zero volumes makes that exact).
+
+    Outputs go in blocks of ``window``: each starts with exact sums, then adds the new bar
+    and removes the old one; four blocks run together (four independent pairs of running
+    sums, where one pair would be bound by the latency of its additions).
+    """
+    m = out.size
+    full = m // window
+    q = 0
+    while q + 4 <= full:
+        r0 = q * window
+        r1 = r0 + window
+        r2 = r1 + window
+        r3 = r2 + window
+        t0 = t1 = t2 = t3 = 0.0
+        b0 = b1 = b2 = b3 = 0.0
+        n0 = n1 = n2 = n3 = 0
+        for j in range(window):
+            t0 += weighted[r0 + j]
+            t1 += weighted[r1 + j]
+            t2 += weighted[r2 + j]
+            t3 += weighted[r3 + j]
+            v0 = volume[r0 + j]
+            v1 = volume[r1 + j]
+            v2 = volume[r2 + j]
+            v3 = volume[r3 + j]
+            b0 += v0
+            b1 += v1
+            b2 += v2
+            b3 += v3
+            n0 += int(v0 != 0.0)
+            n1 += int(v1 != 0.0)
+            n2 += int(v2 != 0.0)
+            n3 += int(v3 != 0.0)
+        for j in range(window):
+            if j > 0:
+                new = j + window - 1
+                old = j - 1
+                t0 += weighted[r0 + new] - weighted[r0 + old]
+                t1 += weighted[r1 + new] - weighted[r1 + old]
+                t2 += weighted[r2 + new] - weighted[r2 + old]
+                t3 += weighted[r3 + new] - weighted[r3 + old]
+                v0 = volume[r0 + new]
+                v1 = volume[r1 + new]
+                v2 = volume[r2 + new]
+                v3 = volume[r3 + new]
+                w0 = volume[r0 + old]
+                w1 = volume[r1 + old]
+                w2 = volume[r2 + old]
+                w3 = volume[r3 + old]
+                b0 += v0 - w0
+                b1 += v1 - w1
+                b2 += v2 - w2
+                b3 += v3 - w3
+                n0 += int(v0 != 0.0) - int(w0 != 0.0)
+                n1 += int(v1 != 0.0) - int(w1 != 0.0)
+                n2 += int(v2 != 0.0) - int(w2 != 0.0)
+                n3 += int(v3 != 0.0) - int(w3 != 0.0)
+            out[r0 + j] = t0 / b0 if n0 > 0 else no_volume
+            out[r1 + j] = t1 / b1 if n1 > 0 else no_volume
+            out[r2 + j] = t2 / b2 if n2 > 0 else no_volume
+            out[r3 + j] = t3 / b3 if n3 > 0 else no_volume
+        q += 4
+    while q * window < m:
+        r0 = q * window
+        t0 = 0.0
+        b0 = 0.0
+        n0 = 0
+        for j in range(window):
+            t0 += weighted[r0 + j]
+            v0 = volume[r0 + j]
+            b0 += v0
+            n0 += int(v0 != 0.0)
+        for j in range(min(window, m - r0)):
+            if j > 0:
+                new = r0 + j + window - 1
+                old = r0 + j - 1
+                t0 += weighted[new] - weighted[old]
+                v0 = volume[new]
+                w0 = volume[old]
+                b0 += v0 - w0
+                n0 += int(v0 != 0.0) - int(w0 != 0.0)
+            out[r0 + j] = t0 / b0 if n0 > 0 else no_volume
+        q += 1
+
+
 def _volume_weighted(
     high: FloatArray,
     low: FloatArray,
@@ -70,57 +221,41 @@ def _volume_weighted(
     mode: int,
     no_volume: float,
     out: FloatArray,
-) -> FloatArray:
-    """Σ w·volume / Σ volume over the last ``window`` bars, ``no_volume`` where the window
-    traded nothing. ``w`` is the typical price (VWAP) or the money-flow multiplier
-    ``((close − low) − (high − close)) / (high − low)``, 0 when high == low (CMF).
+) -> bool:
+    """Σ w·volume / Σ volume over the last ``window`` bars into ``out`` (``w`` as in
+    :func:`_weighted_volumes`), ``no_volume`` where the window traded nothing, NaN in the
+    warm-up; False, ``out`` unfinished, as soon as a chunk holds an invalid bar.
 
-    One pass: a ring of the window's ``w·volume`` values, running sums recomputed exactly
-    every ``window`` bars, and a count of non-zero volumes so an empty window is exact.
+    Chunk by chunk (whole windows of outputs, so the values do not depend on the chunk
+    size), the weighted volumes stay in the CPU cache between the two passes over them.
     """
     n = close.size
-    out[: min(window - 1, n)] = np.nan
-    if n < window:
-        return out
-    ring = np.zeros(window)
-    top = 0.0
-    bottom = 0.0
-    nonzero = 0
-    slot = 0
-    countdown = window
-    for i in range(n):
-        h = high[i]
-        lo = low[i]
-        c = close[i]
-        v = volume[i]
-        if mode == _VWAP:
-            weight = (h + lo + c) / 3.0
-        else:
-            spread = h - lo
-            weight = ((c - lo) - (h - c)) / spread if spread > 0.0 else 0.0
-        x = weight * v
-        old_x = ring[slot]
-        ring[slot] = x
-        slot = slot + 1 if slot + 1 < window else 0
-        nonzero += int(v != 0.0)
-        old_v = 0.0
-        if i >= window:
-            old_v = volume[i - window]
-            nonzero -= int(old_v != 0.0)
-        countdown -= 1
-        if countdown == 0:
-            countdown = window
-            top = 0.0
-            bottom = 0.0
-            for j in range(window):
-                top += ring[j]
-                bottom += volume[i - window + 1 + j]
-        else:
-            top += x - old_x
-            bottom += v - old_v
-        if i >= window - 1:
-            out[i] = top / bottom if nonzero > 0 else no_volume
-    return out
+    head = window - 1
+    span = window * max(1, _CHUNK // window)
+    weighted = np.empty(min(n, head + span))
+    out[: min(head, n)] = np.nan
+    start = 0  # first bar whose weighted volume is still to compute
+    carried = 0  # weighted volumes kept from the previous chunk
+    while start < n:
+        stop = min(head + span, n) if start == 0 else min(start + span, n)
+        m = stop - start
+        chunk = (high[start:stop], low[start:stop], close[start:stop], volume[start:stop])
+        if not _weighted_volumes(*chunk, mode, weighted[carried : carried + m]):
+            return False
+        first_out = max(start, head)
+        _window_ratios(
+            weighted[: carried + m],
+            volume[start - carried : stop],
+            window,
+            no_volume,
+            out[first_out:stop],
+        )
+        if head and stop < n:
+            used = carried + m
+            weighted[:head] = weighted[used - head : used]
+        carried = head
+        start = stop
+    return True
 
 
 @jit
@@ -157,17 +292,41 @@ def vwap(
     non-decreasing; a bar belongs to the UTC day its open time falls in. No warm-up; NaN
     while the session has traded no volume yet.
     """
-    prep = prepare({"high": high, "low": low, "close": close, "volume": volume})
+    arrays = as_inputs({"high": high, "low": low, "close": close, "volume": volume})
     times = as_time_ns("time_ns", time_ns, check_order=False)
-    if times.size != prep.n:
-        raise ValueError(f"time_ns has {times.size} values, prices have {prep.n}")
+    n = arrays["close"].size
+    if times.size != n:
+        raise ValueError(f"time_ns has {times.size} values, prices have {n}")
+    out = empty(n)
+    h, lo, c, v = arrays["high"], arrays["low"], arrays["close"], arrays["volume"]
+    if _session_vwap(h, lo, c, v, times, out) == _OK:
+        return out
+    prep = prepare(arrays)
     if prep.empty:
         return prep.nan()
     h, lo, c, v = prep.arrays
     out = empty(c.size)
-    backwards = _session_vwap(h, lo, c, v, times[prep.start :], out)
-    if backwards >= 0:
-        raise ValueError(f"time_ns: timestamps go backwards at index {prep.start + backwards}")
+    status = _session_vwap(h, lo, c, v, times[prep.start :], out)
+    if status >= 0:
+        raise ValueError(f"time_ns: timestamps go backwards at index {prep.start + status}")
+    return prep.pad(out)
+
+
+def _weighted(inputs: dict[str, ArrayLike], window: int, mode: int) -> FloatArray:
+    """:func:`_volume_weighted` over validated inputs (see the module docstring)."""
+    arrays = as_inputs(inputs)
+    no_volume = np.nan if mode == _VWAP else 0.0
+    h, lo, c, v = arrays["high"], arrays["low"], arrays["close"], arrays["volume"]
+    out = empty(c.size)
+    if _volume_weighted(h, lo, c, v, window, mode, no_volume, out):
+        return out
+    prep = prepare(arrays)
+    if prep.empty:
+        return prep.nan()
+    h, lo, c, v = prep.arrays
+    out = empty(c.size)
+    if not _volume_weighted(h, lo, c, v, window, mode, no_volume, out):
+        raise RuntimeError("validated input rejected by the volume-weighted kernel")
     return prep.pad(out)
 
 
@@ -179,11 +338,7 @@ def rolling_vwap(
     Warm-up ``window - 1``; NaN where the window traded no volume.
     """
     w = check_int("window", window, 1)
-    prep = prepare({"high": high, "low": low, "close": close, "volume": volume})
-    if prep.empty:
-        return prep.nan()
-    h, lo, c, v = prep.arrays
-    return prep.pad(_volume_weighted(h, lo, c, v, w, _VWAP, np.nan, empty(c.size)))
+    return _weighted({"high": high, "low": low, "close": close, "volume": volume}, w, _VWAP)
 
 
 def cmf(
@@ -195,11 +350,7 @@ def cmf(
     high == low. Warm-up ``period - 1``; 0 where the window traded no volume.
     """
     p = check_int("period", period, 1)
-    prep = prepare({"high": high, "low": low, "close": close, "volume": volume})
-    if prep.empty:
-        return prep.nan()
-    h, lo, c, v = prep.arrays
-    return prep.pad(_volume_weighted(h, lo, c, v, p, _CMF, 0.0, empty(c.size)))
+    return _weighted({"high": high, "low": low, "close": close, "volume": volume}, p, _CMF)
 
 
 def vpt(close: ArrayLike, volume: ArrayLike) -> FloatArray:
