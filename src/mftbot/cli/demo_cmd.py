@@ -8,7 +8,10 @@ market. The live view shows the books and the trading; at the end the HTML repor
 files (candles, signals, orders, fills, trades, equity) and a summary.
 
 The strategy is ``sma_cross`` with :data:`DEMO_PARAMS` on ``--timeframe`` candles built from
-the trades (default 5 s: the ten recorded minutes give 130 bars per symbol).
+the trades (default 5 s: the ten recorded minutes give 130 bars per symbol); ``--strategy
+NAME`` trades any registered strategy with its default parameters instead (an order-book
+strategy such as ``imbalance`` gets the book columns built from the replayed books; it trades
+best on ``--timeframe 1s``).
 
 Every order passes the rule-based risk engine built from the settings' ``risk:`` section
 (``--config FILE``, else :func:`~mftbot.core.config.load_settings`'s defaults and
@@ -97,7 +100,8 @@ def _make_venue(choice: VenueChoice, cash: float, quote: str) -> Venue:
 def _risk_engine(config: Path | None, out: Path, clock: SimulatedClock) -> RiskEngine:
     """The paper-mode risk engine of the settings (``config`` or the defaults), persisting its
     trading state to ``out/risk_state.json`` (a previous demo's file is removed)."""
-    from mftbot.core.config import TradingMode, load_settings
+    from mftbot.core.config import load_settings
+    from mftbot.core.modes import TradingMode
     from mftbot.risk.config import RiskConfig
     from mftbot.risk.factory import build_risk_engine
 
@@ -163,15 +167,23 @@ def demo(
         Path | None,
         typer.Option("--config", help="Settings file whose risk: section the risk engine uses."),
     ] = None,
+    strategy: Annotated[
+        str,
+        typer.Option(
+            "--strategy",
+            help="Registered strategy to trade, default parameters (mftbot strategies list).",
+        ),
+    ] = DEMO_STRATEGY,
 ) -> None:
-    """Paper-trade sma_cross on BTC/USDT and ETH/USDT over the recorded (or synthetic)
-    market with a live view; write the ledger, Parquet files and an HTML report."""
+    """Paper-trade sma_cross (or --strategy) on BTC/USDT and ETH/USDT over the recorded (or
+    synthetic) market with a live view; write the ledger, Parquet files and an HTML report."""
     from mftbot.core.clock import SimulatedClock
     from mftbot.data.replay import replay_files
     from mftbot.data.replay_session import Pacer, parse_speed
     from mftbot.engine.paper import PaperConfig, PaperSession
     from mftbot.execution.sql_ledger import SqlLedger
     from mftbot.storage.database import Database, redacted
+    from mftbot.strategies import strategy_spec
 
     console = Console()
     if not console.is_terminal:
@@ -180,11 +192,13 @@ def demo(
         pace = parse_speed(speed)
         data_dir = None if synthetic else find_data_dir(data)
         files = [] if data_dir is None else _recorded_files(data_dir)
+        strategy_spec(strategy)  # an unknown name fails here, with the registered ones
+        params = DEMO_PARAMS if strategy == DEMO_STRATEGY else {}
         config = PaperConfig(
             symbols=DEMO_SYMBOLS,
             timeframe=timeframe,
-            strategy=DEMO_STRATEGY,
-            params=DEMO_PARAMS,
+            strategy=strategy,
+            params=params,
             cash=cash,
             bot_id=DEMO_BOT_ID,
         )
@@ -222,7 +236,7 @@ def demo(
         source = f"{length:g} minutes of the synthetic market (seed {seed}; {reason})"
         events = _synthetic_events(length, seed)
     console.print(
-        f"paper trading {DEMO_STRATEGY} {DEMO_PARAMS} on {config.timeframe} candles of "
+        f"paper trading {strategy} {params or 'defaults'} on {config.timeframe} candles of "
         f"{', '.join(DEMO_SYMBOLS)} over {source}; venue: {venue.value}; "
         f"ledger: {redacted(url)}",
         highlight=False,
@@ -309,7 +323,9 @@ def _frames(paper: PaperSession, result: PaperResult) -> dict[str, pd.DataFrame]
         ignore_index=True,
     )
     trades = [
-        trades_frame(trips).assign(symbol=symbol, strategy=DEMO_STRATEGY, timeframe=paper.timeframe)
+        trades_frame(trips).assign(
+            symbol=symbol, strategy=paper.config.strategy, timeframe=paper.timeframe
+        )
         for symbol, trips in result.trips.items()
     ]
     fills = result.engine.fills
@@ -409,7 +425,7 @@ def _write_outputs(paper: PaperSession, result: PaperResult, out: Path) -> dict[
         equity=equity,
         candles=per_symbol,
         metrics=metrics,
-        title=f"mftbot demo: paper {DEMO_STRATEGY} on {', '.join(DEMO_SYMBOLS)}",
+        title=f"mftbot demo: paper {paper.config.strategy} on {', '.join(DEMO_SYMBOLS)}",
         extra_tables={"signals": frames["signals"], "orders": frames["orders"]},
         initial_cash=cash,
     )

@@ -27,6 +27,12 @@ when that entry ends). Its records land in :attr:`EngineResult.risk` and, with `
 the audit log as they are made. Any other risk engine (the pass-through default) only sees
 ``check``: the run is exactly what it was without risk wiring.
 
+A strategy that needs the book (:func:`~mftbot.engine.signals.needs_book`: kind
+``"orderbook"``, or a ``needs_book`` attribute) gets the book columns of
+:mod:`mftbot.features.bar_book` with its candles: the engine feeds every book and trade event
+to a :class:`~mftbot.features.bar_book.BarBookBuilder` per timeframe and stores the row of
+each bar with the candle when it closes (a precomputed history must carry the columns itself).
+
 Positions are netted per symbol, so one strategy trades a symbol. Short signals need
 perpetuals and are refused with an error until the engine supports them.
 """
@@ -58,7 +64,7 @@ from mftbot.engine.feed import DataFeed, Event
 from mftbot.engine.market_state import MarketState
 from mftbot.engine.portfolio import FillOutcome, Portfolio
 from mftbot.engine.results import EquityCurve, EquityRecorder
-from mftbot.engine.signals import PrecomputedSignals, RollingSignals, SignalSource
+from mftbot.engine.signals import PrecomputedSignals, RollingSignals, SignalSource, needs_book
 from mftbot.engine.sizing import AllInSizer, Sizer
 from mftbot.execution.ledger import Ledger
 from mftbot.execution.order_manager import OrderManager
@@ -70,6 +76,7 @@ from mftbot.execution.venue import (
     Venue,
     VenueReport,
 )
+from mftbot.features.bar_book import BarBookBuilder, BarBookConfig
 from mftbot.risk.base import (
     OrderIntent,
     PassThroughRisk,
@@ -160,7 +167,17 @@ class EngineResult:
 class _Slot:
     """Run-time state of one binding."""
 
-    __slots__ = ("binding", "name", "order_id", "source", "strategy", "symbol")
+    __slots__ = (
+        "binding",
+        "last_flags",
+        "last_open",
+        "name",
+        "needs_book",
+        "order_id",
+        "source",
+        "strategy",
+        "symbol",
+    )
 
     def __init__(self, binding: StrategyBinding) -> None:
         self.binding = binding
@@ -169,6 +186,9 @@ class _Slot:
         self.symbol = binding.symbol
         self.source: SignalSource = RollingSignals(binding.strategy)
         self.order_id: str | None = None
+        self.needs_book = needs_book(binding.strategy)
+        self.last_open = -1
+        self.last_flags = 0
 
 
 class Engine:
@@ -187,6 +207,7 @@ class Engine:
         market: MarketState | None = None,
         bot_id: str = "mftbot",
         audit: Callable[[RiskRecord], None] | None = None,
+        book: BarBookConfig | None = None,
     ) -> None:
         self.venue = venue
         self.portfolio = portfolio
@@ -212,6 +233,9 @@ class Engine:
         for slot in self._slots:
             key = (slot.symbol, slot.binding.timeframe)
             self._by_series.setdefault(key, []).append(slot)
+        self._book_config = book
+        self._books: dict[str, BarBookBuilder] = {}
+        self._watch_books()
         self._slot_of: dict[str, _Slot] = {}
         self._slot_by_symbol = {slot.symbol: slot for slot in self._slots}
         self._retry_risk: dict[str, IntentKind] = {}
@@ -248,6 +272,18 @@ class Engine:
                 )
             self.market.ensure_capacity(b.strategy.lookback)
 
+    def _watch_books(self) -> None:
+        """One book-column builder per timeframe of the rolling slots that need the book."""
+        books: dict[str, BarBookBuilder] = {}
+        for slot in self._slots:
+            if slot.needs_book and isinstance(slot.source, RollingSignals):
+                tf = slot.binding.timeframe
+                builder = books.get(tf)
+                if builder is None:
+                    builder = books[tf] = BarBookBuilder(tf, (), self._book_config)
+                builder.add_symbol(slot.symbol)
+        self._books = books
+
     # --- running ----------------------------------------------------------------------------
 
     def prepare(self, feed: DataFeed) -> None:
@@ -259,6 +295,7 @@ class Engine:
             history = feed.history(slot.symbol, slot.binding.timeframe)
             if history is not None:
                 slot.source = PrecomputedSignals(slot.strategy, history)
+        self._watch_books()  # a precomputed history carries its own book columns
 
     def run(self, feed: DataFeed) -> EngineResult:
         """Prepare, process every event of ``feed``, and :meth:`finish`."""
@@ -318,6 +355,14 @@ class Engine:
         if hooks is not None:
             self._poll_risk(hooks)
 
+    def last_signal(self, symbol: str) -> tuple[int, int]:
+        """(open time, flags) of the last bar the strategy on ``symbol`` gave flags for
+        (``(-1, 0)`` before any)."""
+        slot = self._slot_by_symbol.get(symbol)
+        if slot is None:
+            raise EngineError(f"no strategy trades {symbol}")
+        return slot.last_open, slot.last_flags
+
     @property
     def fills(self) -> list[Fill]:
         """Fills so far (a copy)."""
@@ -343,7 +388,12 @@ class Engine:
         reports = self.venue.on_market_event(event)
         if reports:
             self._apply_reports(reports)
-        buffer = self.market.on_candle(event)
+        extra = None
+        if self._books:
+            builder = self._books.get(event.timeframe)
+            if builder is not None and builder.watches(event.symbol):
+                extra = builder.row(event.symbol, event.open_time)
+        buffer = self.market.on_candle(event, extra)
         self.portfolio.mark(event.symbol, event.close)
         hooks = self._hooks
         if hooks is not None:
@@ -355,6 +405,7 @@ class Engine:
         if slots is not None:
             for slot in slots:
                 flags = slot.source.on_candle(event, buffer)
+                slot.last_open, slot.last_flags = event.open_time, flags
                 if flags and slot.order_id is None:
                     self._act(slot, flags, event)
 
@@ -367,6 +418,9 @@ class Engine:
         if reports:
             self._apply_reports(reports)
         self.market.on_event(event)
+        if self._books:
+            for builder in self._books.values():
+                builder.on_event(event)
         hooks = self._hooks
         if hooks is not None:
             hooks.on_market_data(event.symbol, event.ts_recv, _event_price(event))

@@ -9,7 +9,7 @@ same signals; a live feed returns ``None`` and the engine uses the rolling windo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
 import numpy as np
@@ -131,3 +131,22 @@ class EventFeed:
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events)
+
+
+class HistoryFeed:
+    """Known candle histories (with any extra columns) for :meth:`Engine.prepare`, without
+    events: the events come from elsewhere (a paper session building its candles) and must
+    close exactly these bars."""
+
+    def __init__(self, histories: Mapping[str, CandleArrays], timeframe: str) -> None:
+        self.timeframe = parse_timeframe(timeframe).text
+        self.histories = dict(histories)
+
+    def history(self, symbol: str, timeframe: str) -> CandleArrays | None:
+        """The history of ``symbol`` on this feed's timeframe."""
+        if timeframe != self.timeframe:
+            return None
+        return self.histories.get(symbol)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(())

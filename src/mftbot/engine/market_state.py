@@ -2,14 +2,17 @@
 
 The engine feeds every market event here before the strategies run. Candles are kept in a
 :class:`CandleBuffer` per (symbol, timeframe): the last ``maxlen`` bars, handed to a rolling
-strategy as numpy arrays. Books are kept in sequence by the
+strategy as numpy arrays, with any extra columns per bar (the book columns an order-book
+strategy reads) in ``CandleArrays.extra``. Books are kept in sequence by the
 venue's synchronizer (:mod:`mftbot.domain.book_sync`) where one exists, else applied as they
 come.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -44,7 +47,7 @@ class CandleBuffer:
     into numpy arrays.
     """
 
-    __slots__ = ("_close", "_high", "_low", "_open", "_time", "_volume", "maxlen")
+    __slots__ = ("_close", "_extra", "_high", "_low", "_open", "_time", "_volume", "maxlen")
 
     def __init__(self, maxlen: int = DEFAULT_CANDLE_MAXLEN) -> None:
         if maxlen < 1:
@@ -56,12 +59,17 @@ class CandleBuffer:
         self._close: list[float] = []
         self._volume: list[float] = []
         self._time: list[int] = []
+        self._extra: dict[str, list[float]] = {}
 
     def __len__(self) -> int:
         return min(len(self._time), self.maxlen)
 
-    def append(self, event: CandleClosed) -> None:
-        """Add a closed candle; it must open after the last one."""
+    def append(self, event: CandleClosed, extra: Mapping[str, float] | None = None) -> None:
+        """Add a closed candle; it must open after the last one.
+
+        ``extra`` holds further columns of this bar (e.g. book columns); a column missing
+        from a bar is NaN there, so every column stays aligned with the candles.
+        """
         times = self._time
         if times and event.open_time <= times[-1]:
             raise MarketStateError(
@@ -72,12 +80,28 @@ class CandleBuffer:
             cut = len(times) - self.maxlen
             for column in (self._open, self._high, self._low, self._close, self._volume, times):
                 del column[:cut]
+            for values in self._extra.values():
+                del values[:cut]
+        if extra or self._extra:
+            self._append_extra(len(times), extra or {})
         times.append(event.open_time)
         self._open.append(event.open)
         self._high.append(event.high)
         self._low.append(event.low)
         self._close.append(event.close)
         self._volume.append(event.volume)
+
+    def _append_extra(self, rows: int, extra: Mapping[str, float]) -> None:
+        columns = self._extra
+        for name in extra:
+            if name not in columns:
+                columns[name] = [math.nan] * rows
+        for name, values in columns.items():
+            values.append(extra.get(name, math.nan))
+
+    def last_extra(self) -> dict[str, float]:
+        """The extra columns of the newest candle (empty when none are kept)."""
+        return {name: values[-1] for name, values in self._extra.items() if values}
 
     def window(self, bars: int | None = None) -> CandleArrays:
         """The last ``bars`` candles (all kept ones by default), as new arrays."""
@@ -92,6 +116,10 @@ class CandleBuffer:
             close=np.array(self._close[start:], dtype=np.float64),
             volume=np.array(self._volume[start:], dtype=np.float64),
             time_ns=np.array(self._time[start:], dtype=np.int64),
+            extra={
+                name: np.array(values[start:], dtype=np.float64)
+                for name, values in self._extra.items()
+            },
         )
 
     @property
@@ -187,15 +215,18 @@ class MarketState:
         state = self._symbols.get(symbol)
         return state.last_price if state is not None else None
 
-    def on_candle(self, event: CandleClosed) -> CandleBuffer:
-        """Add a closed candle; return its series buffer."""
+    def on_candle(
+        self, event: CandleClosed, extra: Mapping[str, float] | None = None
+    ) -> CandleBuffer:
+        """Add a closed candle (with its ``extra`` columns, if any); return its series
+        buffer."""
         state = self._symbols.get(event.symbol)
         if state is None:
             state = self.symbol(event.symbol)
         buffer = state.candles.get(event.timeframe)
         if buffer is None:
             buffer = self.candles(event.symbol, event.timeframe)
-        buffer.append(event)
+        buffer.append(event, extra)
         state.last_price = event.close
         state.last_ts = event.ts_event
         return buffer

@@ -16,6 +16,12 @@
   of event time, quiet stretches included, so a kill-switch file is seen within one second);
   every signal (a bar whose flags fire) is noted with what came of it, every equity change
   at a bar close too, and both go to an optional :class:`SessionJournal` (the SQL ledger);
+* a strategy that needs the book (an order-book strategy) gets the book columns with its
+  candles (:mod:`mftbot.features.bar_book`, built by the engine from the same stream); the
+  session keeps them, so :attr:`PaperResult.candles` carries them in ``extra``;
+* ``history`` (the candles, with book columns, a previous run of the same stream produced)
+  makes the engine compute each strategy's signals once over it instead of on the rolling
+  window: the same flags, by principle 2;
 * the clock is a :class:`SimulatedClock` moved by the events (a replay is paced, but its times
   are the recording's), so a session is deterministic: the same stream gives the same orders.
 
@@ -45,13 +51,14 @@ from mftbot.domain.events import CandleClosed, MarketEvent, TradeTick
 from mftbot.domain.fills import Fill
 from mftbot.domain.orders import Order
 from mftbot.engine.engine import Engine, EngineResult, StrategyBinding
+from mftbot.engine.feed import HistoryFeed
 from mftbot.engine.portfolio import Portfolio
 from mftbot.engine.results import FillLog, RoundTrips, round_trips
 from mftbot.execution.ledger import Ledger
 from mftbot.execution.venue import Venue
+from mftbot.features.bar_book import BarBookConfig
 from mftbot.risk.base import OrderIntent, RiskEngine
-from mftbot.strategies import ENTRY_LONG, EXIT_LONG, CandleWindow, Signals, Strategy, get_strategy
-from mftbot.strategies.base import StrategyConfig
+from mftbot.strategies import ENTRY_LONG, EXIT_LONG, get_strategy
 
 DEFAULT_GRACE_NS = 1_000_000_000
 """How far past a bucket's end a trade of any symbol closes it (cross-symbol clock skew)."""
@@ -200,38 +207,6 @@ class Activity:
     text: str
 
 
-class _SignalTap:
-    """A strategy as the engine sees it, remembering the last row's flags it returned."""
-
-    def __init__(self, inner: Strategy) -> None:
-        self.inner = inner
-        self.last_open_ns = -1
-        self.last_flags = 0
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def config(self) -> StrategyConfig:
-        return self.inner.config
-
-    @property
-    def warmup(self) -> int:
-        return self.inner.warmup
-
-    @property
-    def lookback(self) -> int:
-        return self.inner.lookback
-
-    def populate(self, window: CandleWindow) -> Signals:
-        signals = self.inner.populate(window)
-        if len(signals) and len(signals) == len(window):
-            self.last_open_ns = int(window.time_ns[-1])
-            self.last_flags = signals.flag_at(-1)
-        return signals
-
-
 @dataclass(frozen=True)
 class PaperResult:
     """What a finished session produced (the engine's result plus the session's notes)."""
@@ -257,18 +232,20 @@ class PaperSession:
         journal: SessionJournal | None = None,
         risk: RiskEngine | None = None,
         clock: SimulatedClock | None = None,
+        history: Mapping[str, CandleArrays] | None = None,
+        book: BarBookConfig | None = None,
     ) -> None:
         self.config = config
         self.clock = clock if clock is not None else SimulatedClock()
         self.venue = venue
         self.journal = journal
         self.portfolio = Portfolio({config.quote: config.cash}, account_currency=config.quote)
-        self._taps: dict[str, _SignalTap] = {}
         bindings = []
         for symbol in config.symbols:
-            tap = _SignalTap(get_strategy(config.strategy, dict(config.params) or None))
-            self._taps[symbol] = tap
-            bindings.append(StrategyBinding(tap, symbol, parse_timeframe(config.timeframe).text))
+            strategy = get_strategy(config.strategy, dict(config.params) or None)
+            bindings.append(
+                StrategyBinding(strategy, symbol, parse_timeframe(config.timeframe).text)
+            )
         self.timeframe = bindings[0].timeframe
         self.engine = Engine(
             venue=venue,
@@ -279,11 +256,15 @@ class PaperSession:
             ledger=ledger,
             sizer=EqualSplitSizer(len(config.symbols)),
             bot_id=config.bot_id,
+            book=book,
         )
+        if history is not None:
+            self.engine.prepare(HistoryFeed(history, self.timeframe))
         self.replay = ReplaySession()
         self.signals: list[SignalNote] = []
         self.activity: deque[Activity] = deque(maxlen=ACTIVITY_LEN)
         self.candles: dict[str, list[CandleClosed]] = {s: [] for s in config.symbols}
+        self.book_rows: dict[str, list[dict[str, float]]] = {s: [] for s in config.symbols}
         self.source_candles_skipped = 0
         self._aggregator = CandleAggregator(self.timeframe, fill_gaps=True)
         self._fills_seen = 0
@@ -362,9 +343,12 @@ class PaperSession:
         orders_before = len(self.engine.orders.orders)
         rejections_before = len(self.engine.rejections)
         self.engine.on_event(candle)
-        tap = self._taps[symbol]
-        if tap.last_open_ns == candle.open_time and tap.last_flags & (ENTRY_LONG | EXIT_LONG):
-            self._note_signal(candle, tap.last_flags, orders_before, rejections_before)
+        extra = self.engine.market.candles(symbol, self.timeframe).last_extra()
+        if extra:
+            self.book_rows[symbol].append(extra)
+        opened, flags = self.engine.last_signal(symbol)
+        if opened == candle.open_time and flags & (ENTRY_LONG | EXIT_LONG):
+            self._note_signal(candle, flags, orders_before, rejections_before)
         self._note_orders()
         self._equity_at(candle.ts_event)
 
@@ -373,7 +357,7 @@ class PaperSession:
         self._note_orders()
         self._flush_equity()
         result = self.engine.finish()
-        candles = {s: _arrays(c) for s, c in self.candles.items()}
+        candles = {s: _arrays(c, self.book_rows[s]) for s, c in self.candles.items()}
         trips = {}
         for symbol, arrays in candles.items():
             fills = [f for f in result.fills if f.symbol == symbol]
@@ -430,7 +414,7 @@ class PaperSession:
         note = SignalNote(
             ts=candle.ts_event,
             symbol=candle.symbol,
-            strategy=self._taps[candle.symbol].name,
+            strategy=self.config.strategy,
             timeframe=self.timeframe,
             direction=direction,
             price=candle.close,
@@ -492,8 +476,13 @@ class PaperSession:
         )
 
 
-def _arrays(candles: Sequence[CandleClosed]) -> CandleArrays:
+def _arrays(candles: Sequence[CandleClosed], rows: Sequence[Mapping[str, float]]) -> CandleArrays:
+    """The candles as arrays, with their book columns when every bar has a row."""
+    extra = {}
+    if rows and len(rows) == len(candles):
+        extra = {name: np.array([r[name] for r in rows], dtype=np.float64) for name in rows[0]}
     return CandleArrays(
+        extra=extra,
         time_ns=np.array([c.open_time for c in candles], dtype=np.int64),
         open=np.array([c.open for c in candles], dtype=np.float64),
         high=np.array([c.high for c in candles], dtype=np.float64),

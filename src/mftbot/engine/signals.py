@@ -6,7 +6,9 @@
 * :class:`RollingSignals`: the series arrives live: ``populate`` runs on the last
   ``lookback`` bars and the last row is read.
 
-Principle 2 makes both give the same flags; ``tests/engine`` checks it.
+Principle 2 makes both give the same flags; ``tests/engine`` checks it. A strategy that
+:func:`needs_book` gets the book columns in ``window.extra`` either way: the engine keeps
+them with the candles, a precomputed history carries them.
 
 Each source also tells what the last bar's signal adds for the risk engine
 (:meth:`SignalSource.signal_info`): the strategy's ``confidence`` at that row, and, for a
@@ -28,7 +30,14 @@ from mftbot.core.errors import MftbotError
 from mftbot.domain.events import CandleClosed
 from mftbot.engine.market_state import CandleBuffer
 from mftbot.risk.base import SignalInfo
-from mftbot.strategies.base import CandleWindow, Signals, Strategy, StrategyError
+from mftbot.strategies.base import (
+    CandleWindow,
+    Signals,
+    Strategy,
+    StrategyError,
+    list_strategies,
+    strategy_spec,
+)
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 NO_SIGNAL_INFO = SignalInfo()
@@ -63,6 +72,21 @@ class ProtectiveStrategy(Protocol):
     def protection(self, window: CandleWindow) -> tuple[FloatArray, FloatArray]:
         """(stop price, take profit) per bar."""
         ...
+
+
+def needs_book(strategy: Strategy) -> bool:
+    """Whether the engine must give ``strategy`` the book columns
+    (:data:`mftbot.features.bar_book.BOOK_COLUMNS`) in ``window.extra``.
+
+    The rule: the strategy's ``needs_book`` attribute when it has one (a composite sets it
+    when any member needs the book), else whether it is registered with kind
+    ``"orderbook"``.
+    """
+    declared = getattr(strategy, "needs_book", None)
+    if declared is not None:
+        return bool(declared)
+    name = strategy.name
+    return name in list_strategies() and strategy_spec(name).kind == "orderbook"
 
 
 def _checked(strategy: Strategy, signals: Signals, bars: int) -> Signals:
