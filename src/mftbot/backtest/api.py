@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,25 +41,30 @@ import pandas as pd
 from mftbot.analysis.registry import CandleArrays
 from mftbot.backtest.metrics import Metrics, compute_metrics
 from mftbot.core.clock import SimulatedClock
-from mftbot.core.config import TradingMode
 from mftbot.core.errors import ConfigError, DataError, MftbotError
-from mftbot.data.candles import infer_timeframe
+from mftbot.core.memory import release_free_memory
+from mftbot.core.modes import TradingMode
+from mftbot.data.candles import index_ns, infer_timeframe
 from mftbot.data.timeframes import parse_timeframe
+from mftbot.domain.events import CandleClosed
 from mftbot.engine.engine import Engine, StrategyBinding
 from mftbot.engine.fast import run_strategy_fast
 from mftbot.engine.feed import CandleFeed
 from mftbot.engine.portfolio import Portfolio
 from mftbot.engine.results import EquityCurve, FillLog, RoundTrips, round_trips
+from mftbot.execution.ledger import InMemoryLedger
 from mftbot.execution.sim.candle_venue import CandleFill, CandleSimVenue, split_spot_symbol
 from mftbot.execution.sim.fees import FeeTable
 from mftbot.execution.sim.slippage import SlippagePreset
 from mftbot.execution.sim.venue import SimulatedVenue, SimVenueConfig
 from mftbot.execution.venue import Venue, VenueError
 from mftbot.risk.base import PassThroughRisk
-from mftbot.risk.config import RiskConfig
 from mftbot.risk.factory import RiskArg, build_risk_engine, risk_results
 from mftbot.risk.records import RiskAction, RiskRecord
 from mftbot.strategies import Strategy, get_strategy
+
+if TYPE_CHECKING:
+    from mftbot.risk.config import RiskConfig
 
 OHLCV = ("open", "high", "low", "close", "volume")
 MODES = ("fast", "step")
@@ -132,6 +137,9 @@ class BacktestResult:
     risk_records: tuple[RiskRecord, ...] = field(default=(), repr=False)
     notes: tuple[str, ...] = ()
     """What the run changed of what was asked (a fast run done in step mode, say)."""
+    diagnostics: Any = field(default=None, repr=False)
+    """The strategy's ``diagnostics(candles)`` where it has one (a consensus: its weights per
+    re-weight time and vote counters, with a ``to_dict()``), else ``None``."""
 
     @property
     def risk_enabled(self) -> bool:
@@ -187,6 +195,8 @@ class BacktestResult:
             doc["risk"] = self.risk
         if self.notes:
             doc["notes"] = list(self.notes)
+        if self.diagnostics is not None:
+            doc["diagnostics"] = self.diagnostics.to_dict()
         return doc
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -231,9 +241,32 @@ def _is_utc(index: pd.DatetimeIndex) -> bool:
     return tz is not None and (str(tz) == "UTC" or getattr(tz, "key", None) == "UTC")
 
 
+_CHECK_CHUNK = 1 << 16
+"""Rows per chunk in the candle checks (no full-length temporaries on long series)."""
+
+
+def _first_row(n: int, bad: Callable[[slice], np.ndarray[Any, np.dtype[np.bool_]]]) -> int:
+    """The first row where ``bad(rows)`` is true, scanning ``n`` rows chunk by chunk (−1: none)."""
+    for start in range(0, n, _CHECK_CHUNK):
+        hit = np.flatnonzero(bad(slice(start, start + _CHECK_CHUNK)))
+        if hit.size:
+            return start + int(hit[0])
+    return -1
+
+
+def _nonfinite(
+    values: np.ndarray[Any, np.dtype[np.float64]],
+) -> Callable[[slice], np.ndarray[Any, np.dtype[np.bool_]]]:
+    def bad(rows: slice) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        return ~np.isfinite(values[rows])
+
+    return bad
+
+
 def validate_candles(candles: object) -> CandleArrays:
     """Check a candle DataFrame (OHLCV columns, UTC time index strictly increasing, finite
-    positive prices, consistent highs and lows, volume ≥ 0) and return its arrays."""
+    positive prices, consistent highs and lows, volume ≥ 0) and return its arrays (views of
+    the frame's float64 columns and ns index where they are so already)."""
     if not isinstance(candles, pd.DataFrame):
         raise BacktestError(f"candles must be a pandas DataFrame, got {type(candles).__name__}")
     missing = [c for c in OHLCV if c not in candles.columns]
@@ -250,13 +283,14 @@ def validate_candles(candles: object) -> CandleArrays:
         raise BacktestError(f"candles' time index must be UTC, got tz={index.tz}")
     if index.hasnans:
         raise BacktestError("candles' time index has NaT")
-    times = index.as_unit("ns").asi8
-    steps = np.diff(times)
-    if steps.size and bool((steps == 0).any()):
-        row = int(np.flatnonzero(steps == 0)[0]) + 1
+    times = index_ns(index)
+    n = len(times)
+    later, earlier = times[1:], times[:-1]
+    row = _first_row(n - 1, lambda s: later[s] == earlier[s]) + 1
+    if row > 0:
         raise BacktestError(f"candles' time index repeats {index[row]} (row {row})")
-    if steps.size and bool((steps < 0).any()):
-        row = int(np.flatnonzero(steps < 0)[0]) + 1
+    row = _first_row(n - 1, lambda s: later[s] < earlier[s]) + 1
+    if row > 0:
         raise BacktestError(f"candles' time index is not sorted: row {row} ({index[row]})")
     columns: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
     for name in OHLCV:
@@ -264,20 +298,19 @@ def validate_candles(candles: object) -> CandleArrays:
             columns[name] = candles[name].to_numpy(dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise BacktestError(f"candles column {name!r} is not numeric: {exc}") from exc
-        bad = ~np.isfinite(columns[name])
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        row = _first_row(n, _nonfinite(columns[name]))
+        if row >= 0:
             raise BacktestError(f"candles {name} is NaN or infinite at {index[row]} (row {row})")
-    o, h, lo, c, v = (columns[n] for n in OHLCV)
-    checks = (
-        ((o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0), "a price is <= 0"),
-        (h < np.maximum(o, c), "high is below open or close"),
-        (lo > np.minimum(o, c), "low is above open or close"),
-        (v < 0, "volume is negative"),
+    o, h, lo, c, v = (columns[name] for name in OHLCV)
+    checks: tuple[tuple[Callable[[slice], np.ndarray[Any, np.dtype[np.bool_]]], str], ...] = (
+        (lambda s: (o[s] <= 0) | (h[s] <= 0) | (lo[s] <= 0) | (c[s] <= 0), "a price is <= 0"),
+        (lambda s: h[s] < np.maximum(o[s], c[s]), "high is below open or close"),
+        (lambda s: lo[s] > np.minimum(o[s], c[s]), "low is above open or close"),
+        (lambda s: v[s] < 0, "volume is negative"),
     )
     for bad, what in checks:
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        row = _first_row(n, bad)
+        if row >= 0:
             raise BacktestError(f"candles at {index[row]} (row {row}): {what}")
     return CandleArrays.from_arrays(open=o, high=h, low=lo, close=c, volume=v, time_ns=times)
 
@@ -292,9 +325,9 @@ def _timeframe(candles: pd.DataFrame, times: np.ndarray[Any, Any], given: str | 
         raise BacktestError(str(exc)) from exc
     if times.size > 1 and not tf.is_calendar:
         step = tf.step_ns
-        short = np.flatnonzero(np.diff(times) < step)
-        if short.size:
-            row = int(short[0]) + 1
+        later, earlier = times[1:], times[:-1]
+        row = _first_row(times.size - 1, lambda s: later[s] - earlier[s] < step) + 1
+        if row > 0:
             raise BacktestError(
                 f"candle {row} opens less than one {tf.text} bar after the previous one"
             )
@@ -306,6 +339,8 @@ def _risk_config(risk: RiskArg, fee: float) -> tuple[RiskConfig | None, tuple[st
     assumed fee rate unless the config sets one."""
     if risk is None:
         return None, ()
+    from mftbot.risk.config import RiskConfig  # pydantic settings load only with a risk config
+
     try:
         config = RiskConfig.coerce(risk)
         if "fee_rate" in config.checks.model_fields_set or config.checks.fee_rate == fee:
@@ -404,19 +439,72 @@ def backtest(
         records: tuple[RiskRecord, ...] = ()
     else:
         clock = SimulatedClock()
+        # The result needs the fills (in columns) and the equity only: fill objects, ended
+        # orders, their ledger entries and closed positions are dropped as the run goes, so
+        # memory stays flat.
         engine = Engine(
             venue=make_venue(quote, cash, fee=fee, fill=fill, slippage=slippage),
-            portfolio=Portfolio({quote: cash}, account_currency=quote),
+            portfolio=Portfolio({quote: cash}, account_currency=quote, keep_closed=False),
             strategies=[StrategyBinding(strat, symbol, tf)],
             clock=clock,
             risk=build_risk_engine(risk_config, clock=clock, mode=TradingMode.BACKTEST),
+            ledger=InMemoryLedger(retain_terminal=False),
             audit=audit,
+            retain_terminal=False,
+            retain_fills=False,
         )
-        run = engine.run(feed)
-        fills, curve = FillLog.from_fills(run.fills), run.equity
+        run = engine.run(_SetupTrimmedFeed(feed))
+        fills, curve = run.fill_log(symbol), run.equity
         risk_info, records = run.risk, run.risk_records
+        del engine, run, feed  # fill objects and engine buffers, before the result is built
+        curve = _writable(curve)  # the recorder is gone: its buffers are the result's now
     result = _result(strat, symbol, tf, fee, fill, mode, cash, arrays, fills, curve)
-    return replace(result, risk=risk_info, risk_records=records, notes=notes)
+    return replace(
+        result,
+        risk=risk_info,
+        risk_records=records,
+        notes=notes,
+        diagnostics=_diagnostics(strat, arrays),
+    )
+
+
+def _diagnostics(strategy: Strategy, candles: CandleArrays) -> Any:
+    """``strategy.diagnostics(candles)`` where the strategy has that method, else ``None``."""
+    diagnose = getattr(strategy, "diagnostics", None)
+    return diagnose(candles) if callable(diagnose) else None
+
+
+def _writable(curve: EquityCurve) -> EquityCurve:
+    """``curve`` with writable arrays (the recorder hands out read-only views); a copy only
+    where the buffer refuses writes."""
+    arrays: list[np.ndarray[Any, Any]] = []
+    for values in (curve.ts, curve.equity):
+        if not values.flags.writeable:
+            try:
+                values.flags.writeable = True
+            except ValueError:
+                values = values.copy()
+        arrays.append(values)
+    return EquityCurve(arrays[0], arrays[1])
+
+
+class _SetupTrimmedFeed:
+    """The candle feed, handing freed heap back to the OS when the engine starts iterating it:
+    after its setup (one ``populate`` over the series, with series-long temporaries) and
+    before the first event, so those temporaries do not stay resident through the run."""
+
+    __slots__ = ("_feed",)
+
+    def __init__(self, feed: CandleFeed) -> None:
+        self._feed = feed
+
+    def history(self, symbol: str, timeframe: str) -> CandleArrays | None:
+        """The wrapped feed's series."""
+        return self._feed.history(symbol, timeframe)
+
+    def __iter__(self) -> Iterator[CandleClosed]:
+        release_free_memory()
+        return iter(self._feed)
 
 
 def _result(
@@ -433,11 +521,7 @@ def _result(
 ) -> BacktestResult:
     last_close = float(candles.close[-1])
     trips = round_trips(fills, last_close)
-    equity = pd.Series(
-        curve.equity,
-        index=pd.DatetimeIndex(pd.to_datetime(curve.ts, unit="ns", utc=True), name="time"),
-        name="equity",
-    )
+    equity = pd.Series(curve.equity, index=utc_index(curve.ts), name="equity", copy=False)
     final = float(curve.equity[-1])
     trades = trades_frame(trips)
     return BacktestResult(
@@ -455,6 +539,21 @@ def _result(
         fills=fills,
         round_trips=trips,
     )
+
+
+def utc_index(
+    times_ns: np.ndarray[Any, np.dtype[np.int64]], name: str = "time"
+) -> pd.DatetimeIndex:
+    """A UTC ``DatetimeIndex`` over int64 ns times, sharing their buffer where pandas allows
+    (a long equity curve is not copied); else a converted copy."""
+    values = np.ascontiguousarray(times_ns, dtype=np.int64).view("datetime64[ns]")
+    try:
+        array = pd.arrays.DatetimeArray._simple_new(  # type: ignore[attr-defined]  # no public zero-copy route
+            values, dtype=pd.DatetimeTZDtype("ns", "UTC")
+        )
+        return pd.DatetimeIndex(array, copy=False, name=name)
+    except (AttributeError, TypeError):  # pragma: no cover - other pandas versions
+        return pd.DatetimeIndex(pd.to_datetime(times_ns, unit="ns", utc=True), name=name)
 
 
 def trades_frame(trips: RoundTrips) -> pd.DataFrame:
