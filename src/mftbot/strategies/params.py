@@ -17,7 +17,10 @@ optimiser to skip.
 :class:`AtrStops` is the mixin every built-in candle strategy's config inherits: suggested
 stop-loss and take-profit as ATR multiples, turned into per-bar distances by
 :func:`atr_stop_levels` (:class:`StopLevels`); a strategy exposes them as a ``stops(window)``
-method (:class:`SuggestsStops`).
+method (:class:`SuggestsStops`). The strategy class inherits :class:`StopsProtection`, which
+turns those distances into the prices the engine hands the risk engine with each entry
+(``protection(window)``: stop and take profit of an entry at the bar's close), and counts
+:func:`stops_lookback` into its ``lookback`` so a rolling window gives the same prices.
 
 :func:`settle_bars` is the number of bars a recursive (Wilder / EMA) average needs before a
 value computed on a rolling window equals the full-history value to ~1e-15 relative: the part
@@ -360,3 +363,62 @@ def atr_stop_levels(window: CandleArrays, stops: AtrStops) -> StopLevels:
     """``stop_atr`` and ``take_atr`` times Wilder's ATR(``stop_atr_period``), per bar."""
     values = atr(window.high, window.low, window.close, stops.stop_atr_period)
     return StopLevels(stops.stop_atr * values, stops.take_atr * values)
+
+
+def stops_lookback(stops: AtrStops) -> int:
+    """Bars a rolling window needs for its last row's ATR stop to equal the full-history one
+    (to ~1e-15 relative): the ATR's own seed plus the bars its Wilder average needs to settle."""
+    return settle_bars(stops.stop_atr_period) + stops.stop_atr_period + 1
+
+
+class _EntryRows(Protocol):
+    """The part of a strategy's signals :class:`StopsProtection` reads."""
+
+    @property
+    def entry_short(self) -> npt.NDArray[np.bool_] | None:
+        """Rows where a short entry fires (``None``: long only)."""
+        ...
+
+
+class _StopsAndSignals(Protocol):
+    """A strategy that suggests stops (``self`` of :class:`StopsProtection`)."""
+
+    @property
+    def config(self) -> BaseModel:
+        """The strategy's parameters (``short`` read when present)."""
+        ...
+
+    def stops(self, window: CandleArrays) -> StopLevels:
+        """Suggested stop / take distances per bar."""
+        ...
+
+    def populate(self, window: CandleArrays) -> Any:
+        """The strategy's signals (only ``entry_short`` is read)."""
+        ...
+
+
+class StopsProtection:
+    """Mixin of a strategy with ``stops(window)``: the engine's ``protection(window)``.
+
+    Row *t* holds the stop-loss and take-profit prices of an entry at ``close[t]``: a long's
+    ``close − stop distance`` and ``close + take distance``; where a short entry fires (a
+    config with ``short`` on) the mirror. NaN during the ATR warm-up and where a level would
+    not be a positive price (the risk engine's own stop calculator then decides). As causal as
+    the distances: row *t* reads bars ``≤ t`` only.
+    """
+
+    def protection(self: _StopsAndSignals, window: CandleArrays) -> tuple[FloatArray, FloatArray]:
+        """(stop price, take-profit price) per bar."""
+        levels = self.stops(window)
+        close = window.close
+        stop, take = levels.long_levels(close)
+        if getattr(self.config, "short", False):
+            shorts = cast(_EntryRows, self.populate(window)).entry_short
+            if shorts is not None and shorts.any():
+                short_stop, short_take = levels.short_levels(close)
+                stop = np.where(shorts, short_stop, stop)
+                take = np.where(shorts, short_take, take)
+        with np.errstate(invalid="ignore"):
+            stop = np.where(stop > 0, stop, np.nan)
+            take = np.where(take > 0, take, np.nan)
+        return stop, take
