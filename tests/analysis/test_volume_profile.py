@@ -280,3 +280,38 @@ def test_edge_cases() -> None:
         rolling_volume_profile(const, const, np.ones(30), bins=0)
     with pytest.raises(ValueError, match="row_size"):
         volume_profile(const, const, np.ones(30), row_size=0.0)
+
+
+def test_range_profile_checks_every_bar(btc: CandleArrays) -> None:
+    # The range-row histogram checks the bars as it reads them; bars before the window
+    # are checked too, and a leading NaN is stripped as by every indicator.
+    h, lo, v = btc.high, btc.low, btc.volume
+    for window in (None, 100):
+        for column, index, value, message in (
+            ("high", 2_990, NAN, "high: NaN at index 2990"),
+            ("low", 10, NAN, "low: NaN at index 10"),
+            ("volume", 2_999, -1.0, "volume: negative volume at index 2999"),
+            ("high", 1_500, 1.0, "high: high below low at index 1500"),
+            ("low", 2_995, -np.inf, "low: infinite value at index 2995"),
+        ):
+            cols = {"high": h.copy(), "low": lo.copy(), "volume": v.copy()}
+            cols[column][index] = value
+            with pytest.raises(ValueError, match=message):
+                volume_profile(*cols.values(), window=window)
+    lead = h.copy()
+    lead[:4] = NAN
+    got = volume_profile(lead, lo, v, bins=30)
+    want = volume_profile(h[4:], lo[4:], v[4:], bins=30)
+    np.testing.assert_array_equal(got.volume, want.volume)
+    assert (got.poc, got.vah, got.val) == (want.poc, want.vah, want.val)
+    last = volume_profile(lead, lo, v, bins=30, window=50)
+    np.testing.assert_array_equal(
+        last.volume, volume_profile(h[-50:], lo[-50:], v[-50:], bins=30).volume
+    )
+    flat = np.full(10, 3.0)
+    bent = flat.copy()
+    bent[4] = 2.0  # high below low on a window whose prices are otherwise all equal
+    with pytest.raises(ValueError, match="high below low at index 4"):
+        volume_profile(bent, flat, np.ones(10))
+    with pytest.raises(ValueError, match="negative volume at index 6"):
+        volume_profile(flat, flat, np.where(np.arange(10) == 6, -1.0, 1.0))

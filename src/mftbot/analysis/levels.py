@@ -54,6 +54,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from mftbot.analysis.indicators import atr as atr_indicator
+from mftbot.analysis.indicators._jit import jit
 from mftbot.analysis.registry import REGISTRY, CandleArrays, Kind
 
 FloatArray = npt.NDArray[np.float64]
@@ -183,10 +184,21 @@ class LevelArrays(NamedTuple):
 # -- inputs -----------------------------------------------------------------------------------
 
 
+@jit
+def _all_finite(arr: FloatArray) -> bool:
+    bad = False
+    for i in range(arr.size):
+        v = arr[i]
+        bad |= v - v != 0.0
+    return not bad
+
+
 def _series(name: str, values: npt.ArrayLike) -> FloatArray:
     arr = np.ascontiguousarray(values, dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    if _all_finite(arr):
+        return arr
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise ValueError(f"{name}: non-finite value {arr[bad[0]]} at index {int(bad[0])}")
@@ -231,22 +243,55 @@ def swing_points(
     if h.size < width:
         empty = np.empty(0, dtype=np.int64)
         return SwingPoints(empty, empty.copy(), np.empty(0), np.empty(0, dtype=np.int8))
-    hw = sliding_window_view(h, width)
-    lw = sliding_window_view(lo, width)
-    hc = hw[:, left]
-    lc = lw[:, left]
-    is_high = (hc > hw[:, :left].max(axis=1)) & (hc >= hw[:, left + 1 :].max(axis=1))
-    is_low = (lc < lw[:, :left].min(axis=1)) & (lc <= lw[:, left + 1 :].min(axis=1))
-    hi_idx = np.flatnonzero(is_high) + left
-    lo_idx = np.flatnonzero(is_low) + left
-    index = np.concatenate((hi_idx, lo_idx))
-    kind = np.concatenate(
-        (np.ones(hi_idx.size, dtype=np.int8), -np.ones(lo_idx.size, dtype=np.int8))
-    )
-    price = np.concatenate((h[hi_idx], lo[lo_idx]))
-    order = np.lexsort((-kind, index))  # by pivot bar, a high before a low on the same bar
-    index = index[order].astype(np.int64)
-    return SwingPoints(index, index + right, price[order], kind[order])
+    index, price, kind = _swings(h, lo, left, right)
+    return SwingPoints(index, index + right, price, kind)
+
+
+@jit
+def _swings(
+    h: FloatArray, lo: FloatArray, left: int, right: int
+) -> tuple[IntArray, FloatArray, npt.NDArray[np.int8]]:
+    """Pivot bars, prices and kinds of :func:`swing_points` (finite input), by pivot bar,
+    a high before a low on the same bar."""
+    n = h.size
+    bar = np.empty(2 * n, dtype=np.int64)
+    price = np.empty(2 * n)
+    kind = np.empty(2 * n, dtype=np.int8)
+    k = 0
+    for i in range(left, n - right):
+        x = h[i]
+        top = True
+        for j in range(i - left, i):
+            if not x > h[j]:
+                top = False
+                break
+        if top:
+            for j in range(i + 1, i + right + 1):
+                if not x >= h[j]:
+                    top = False
+                    break
+        if top:
+            bar[k] = i
+            price[k] = x
+            kind[k] = 1
+            k += 1
+        y = lo[i]
+        bottom = True
+        for j in range(i - left, i):
+            if not y < lo[j]:
+                bottom = False
+                break
+        if bottom:
+            for j in range(i + 1, i + right + 1):
+                if not y <= lo[j]:
+                    bottom = False
+                    break
+        if bottom:
+            bar[k] = i
+            price[k] = y
+            kind[k] = -1
+            k += 1
+    return bar[:k].copy(), price[:k].copy(), kind[:k].copy()
 
 
 # -- DBSCAN -----------------------------------------------------------------------------------

@@ -6,11 +6,17 @@ into the analysis registry, so ``mftbot check lookahead`` covers them).
 
 from __future__ import annotations
 
+from mftbot.strategies import consensus as _consensus  # noqa: F401  (registers consensus)
 from mftbot.strategies import ichimoku as _ichimoku  # noqa: F401  (registers ichimoku_cloud)
+from mftbot.strategies import imbalance as _imbalance  # noqa: F401  (registers imbalance)
+from mftbot.strategies import liquidity_zone as _liquidity_zone  # noqa: F401  (liquidity_zone)
 from mftbot.strategies import momentum as _momentum  # noqa: F401  (registers momentum)
+from mftbot.strategies import mtf as _mtf  # noqa: F401  (registers mtf)
 from mftbot.strategies import sar_wave as _sar_wave  # noqa: F401  (registers sar_wave)
 from mftbot.strategies import sma_cross as _sma_cross  # noqa: F401  (registers sma_cross)
+from mftbot.strategies import smart_money as _smart_money  # noqa: F401  (registers smart_money)
 from mftbot.strategies import supertrend as _supertrend  # noqa: F401  (registers supertrend_follow)
+from mftbot.strategies import volume_flow as _volume_flow  # noqa: F401  (registers volume_flow)
 from mftbot.strategies import volume_profile as _volume_profile  # noqa: F401  (registers value_area)
 from mftbot.strategies import vwap as _vwap  # noqa: F401  (registers vwap_bands)
 from mftbot.strategies.base import (

@@ -29,8 +29,17 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from mftbot.analysis.indicators import ichimoku
+from mftbot.strategies._inputs import njit_ieee, previous
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
-from mftbot.strategies.params import AtrStops, IntRange, StopLevels, atr_stop_levels, tunable
+from mftbot.strategies.params import (
+    AtrStops,
+    IntRange,
+    StopLevels,
+    StopsProtection,
+    atr_stop_levels,
+    stops_lookback,
+    tunable,
+)
 
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -60,7 +69,15 @@ class IchimokuCloudConfig(AtrStops, StrategyConfig):
 
 
 def _previous(x: BoolArray) -> BoolArray:
-    return np.concatenate(([False], x[:-1]))
+    return previous(x, False)
+
+
+def _shifted(x: FloatArray, bars: int) -> FloatArray:
+    """``x`` ``bars`` rows later, NaN first."""
+    out = np.full(x.shape[0], np.nan)
+    if bars < x.shape[0]:
+        out[bars:] = x[: x.shape[0] - bars]
+    return out
 
 
 def lagging_span(close: FloatArray, displacement: int) -> FloatArray:
@@ -72,7 +89,52 @@ def lagging_span(close: FloatArray, displacement: int) -> FloatArray:
     return out
 
 
-class IchimokuCloud:
+@njit_ieee
+def _signals(
+    close: FloatArray,
+    tenkan: FloatArray,
+    kijun: FloatArray,
+    span_a: FloatArray,
+    span_b: FloatArray,
+    c: tuple[int, bool, int, bool],
+) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray, FloatArray]:
+    """The rules of :meth:`IchimokuCloud.populate` in one pass, operation for operation
+    (``span_a`` / ``span_b``: the cloud formed at each bar, drawn ``displacement`` later)."""
+    displacement, chikou_confirm, warmup, short = c
+    n = close.shape[0]
+    entry = np.zeros(n, dtype=np.bool_)
+    exit_ = np.zeros(n, dtype=np.bool_)
+    entry_s = np.zeros(n, dtype=np.bool_)
+    exit_s = np.zeros(n, dtype=np.bool_)
+    confidence = np.full(n, np.nan)
+    was_bull = was_bear = False
+    for t in range(n):
+        bull = tenkan[t] > kijun[t]
+        bear = tenkan[t] < kijun[t]
+        turned_up, turned_down = bull & (not was_bull), bear & (not was_bear)
+        was_bull, was_bear = bull, bear
+        if t < warmup:
+            continue
+        a = span_a[t - displacement] if t >= displacement else np.nan
+        b = span_b[t - displacement] if t >= displacement else np.nan
+        top = a if b != b else (b if a != a else (a if a >= b else b))
+        bottom = a if b != b else (b if a != a else (a if a <= b else b))
+        x = close[t]
+        lag = x - close[t - displacement] if t >= displacement else np.nan
+        chikou_up, chikou_down = lag > 0, lag < 0
+        e = turned_up & (x > top) & (chikou_up | (not chikou_confirm))
+        es = turned_down & (x < bottom) & (chikou_down | (not chikou_confirm))
+        entry[t], exit_[t] = e, bear | (x < bottom)
+        entry_s[t], exit_s[t] = es, bull | (x > top)
+        if e | (es & short):
+            green = 1.0 if span_a[t] > span_b[t] else 0.0
+            red = 1.0 if span_a[t] < span_b[t] else 0.0
+            agree = green + chikou_up if e else red + chikou_down
+            confidence[t] = 0.5 * agree
+    return entry, exit_, entry_s, exit_s, confidence
+
+
+class IchimokuCloud(StopsProtection):
     """Tenkan/Kijun crosses above (below) the cloud, with a causal lagging-span check."""
 
     name = "ichimoku_cloud"
@@ -87,16 +149,32 @@ class IchimokuCloud:
 
     @property
     def lookback(self) -> int:
-        """Every line is a rolling extreme: the warm-up bars suffice, exactly."""
-        return self.warmup + 1
+        """Every line is a rolling extreme: the warm-up bars suffice, exactly; the suggested
+        stops' ATR needs :func:`~mftbot.strategies.params.stops_lookback` bars."""
+        return max(self.warmup + 1, stops_lookback(self.config))
 
     def populate(self, window: CandleWindow) -> Signals:
         """Long on a Tenkan/Kijun cross up above the cloud; out below Kijun or the cloud."""
         c, close = self.config, window.close
-        lines = ichimoku(
-            window.high, window.low, close, c.tenkan, c.kijun, c.senkou_b, c.displacement
-        )
         ahead = ichimoku(window.high, window.low, close, c.tenkan, c.kijun, c.senkou_b, 0)
+        if len(window) > self.warmup:
+            entry, exit_, entry_s, exit_s, confidence = _signals(
+                close,
+                ahead.tenkan,
+                ahead.kijun,
+                ahead.senkou_a,
+                ahead.senkou_b,
+                (c.displacement, c.chikou_confirm, self.warmup, c.short),
+            )
+            if not c.short:
+                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
+            return Signals(entry, exit_, entry_s, exit_s, confidence)
+        # the cloud drawn at t is the one formed displacement bars before (the indicator's
+        # own shift, the same values)
+        lines = ahead._replace(
+            senkou_a=_shifted(ahead.senkou_a, c.displacement),
+            senkou_b=_shifted(ahead.senkou_b, c.displacement),
+        )
         with np.errstate(invalid="ignore"):
             top = np.fmax(lines.senkou_a, lines.senkou_b)
             bottom = np.fmin(lines.senkou_a, lines.senkou_b)

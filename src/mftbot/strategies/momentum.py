@@ -17,17 +17,22 @@ Suggested stops: :class:`~mftbot.strategies.params.AtrStops` (:meth:`Momentum.st
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
+import talib
 from pydantic import Field, model_validator
 
 from mftbot.analysis.indicators import roc, rsi, sma
+from mftbot.strategies._inputs import candles_ok, clip01, njit_ieee
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
     FloatRange,
     IntRange,
     StopLevels,
+    StopsProtection,
     atr_stop_levels,
     settle_bars,
+    stops_lookback,
     tunable,
 )
 
@@ -56,11 +61,47 @@ class MomentumConfig(AtrStops, StrategyConfig):
         return self
 
 
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
 def _ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
 
 
-class Momentum:
+@njit_ieee
+def _signals(
+    change: FloatArray,
+    strength: FloatArray,
+    volume: FloatArray,
+    volume_sma: FloatArray,
+    c: tuple[float, float, float, float, float, float, float, int, bool],
+) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray, FloatArray]:
+    """The rules of :meth:`Momentum.populate` in one pass, operation for operation."""
+    roc_entry, roc_exit, rsi_min, rsi_max, short_min, short_max, volume_mult = c[:7]
+    warmup, short = c[7], c[8]
+    n = change.shape[0]
+    entry = np.zeros(n, dtype=np.bool_)
+    exit_ = np.zeros(n, dtype=np.bool_)
+    entry_s = np.zeros(n, dtype=np.bool_)
+    exit_s = np.zeros(n, dtype=np.bool_)
+    confidence = np.full(n, np.nan)
+    for t in range(warmup, n):
+        x = change[t]
+        rsi_t = strength[t]
+        ratio = volume[t] / volume_sma[t]
+        loud = ratio >= volume_mult
+        e = (x > roc_entry) & (rsi_t >= rsi_min) & (rsi_t <= rsi_max) & loud
+        es = (x < -roc_entry) & (rsi_t >= short_min) & (rsi_t <= short_max) & loud
+        entry[t], exit_[t], entry_s[t], exit_s[t] = e, x < -roc_exit, es, x > roc_exit
+        if e | (es & short):
+            push = clip01((abs(x) / roc_entry - 1.0) / 2.0)
+            crowd = clip01((ratio / volume_mult - 1.0) / 1.0)
+            confidence[t] = 0.5 * (push + crowd)
+    return entry, exit_, entry_s, exit_s, confidence
+
+
+class Momentum(StopsProtection):
     """ROC momentum with an RSI band filter and volume confirmation."""
 
     name = "momentum"
@@ -76,12 +117,35 @@ class Momentum:
 
     @property
     def lookback(self) -> int:
-        """Warm-up plus the bars RSI's Wilder averages need to forget their seed."""
-        return self.warmup + settle_bars(self.config.rsi_period) + 1
+        """Warm-up plus the bars RSI's Wilder averages need to forget their seed (at least
+        the bars of the suggested stops' ATR)."""
+        own = self.warmup + settle_bars(self.config.rsi_period) + 1
+        return max(own, stops_lookback(self.config))
 
     def populate(self, window: CandleWindow) -> Signals:
         """Entries on strong ROC with RSI in band and high volume; exits when ROC reverses."""
         c, close = self.config, window.close
+        if candles_ok(window) and len(window) > self.warmup:
+            entry, exit_, entry_s, exit_s, confidence = _signals(
+                talib.ROC(close, c.roc_period),
+                talib.RSI(close, c.rsi_period),
+                window.volume,
+                talib.SMA(window.volume, c.volume_period),
+                (
+                    c.roc_entry,
+                    c.roc_exit,
+                    c.rsi_min,
+                    c.rsi_max,
+                    100 - c.rsi_max,
+                    100 - c.rsi_min,
+                    c.volume_mult,
+                    self.warmup,
+                    c.short,
+                ),
+            )
+            if not c.short:
+                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
+            return Signals(entry, exit_, entry_s, exit_s, confidence)
         change = roc(close, c.roc_period)
         strength = rsi(close, c.rsi_period)
         volume_sma = sma(window.volume, c.volume_period)

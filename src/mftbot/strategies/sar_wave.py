@@ -26,25 +26,31 @@ from typing import Any, TypeVar, cast
 import numba
 import numpy as np
 import numpy.typing as npt
+import talib
 from pydantic import Field, model_validator
 
 from mftbot.analysis.indicators import adx, sar
 from mftbot.analysis.levels import swing_points
+from mftbot.strategies._inputs import candles_ok, clip01
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
     FloatRange,
     IntRange,
     StopLevels,
+    StopsProtection,
     atr_stop_levels,
     settle_bars,
+    stops_lookback,
     tunable,
 )
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _njit = cast(Callable[[_F], _F], numba.njit(cache=True))
+_njit_ieee = cast(Callable[[_F], _F], numba.njit(cache=True, error_model="numpy"))
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 _SAR_SETTLE = 300
 """Bars after which SAR runs started at different bars have met on real data (≤ 110 seen)."""
@@ -128,11 +134,47 @@ def retracement_depth(
     return pullback, rally
 
 
+@_njit_ieee
+def _signals(
+    close: FloatArray,
+    psar: FloatArray,
+    trend: FloatArray,
+    pulled: FloatArray,
+    rallied: FloatArray,
+    c: tuple[float, float, float, float, float, float, int, bool],
+) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray, FloatArray]:
+    """The rules of :meth:`SarWave.populate` in one pass, operation for operation."""
+    fib_min, fib_max, adx_min, adx_scale, half, middle, warmup, short = c
+    n = close.shape[0]
+    entry = np.zeros(n, dtype=np.bool_)
+    exit_ = np.zeros(n, dtype=np.bool_)
+    entry_s = np.zeros(n, dtype=np.bool_)
+    exit_s = np.zeros(n, dtype=np.bool_)
+    confidence = np.full(n, np.nan)
+    was_up = was_down = False
+    for t in range(n):
+        up = close[t] > psar[t]
+        down = close[t] < psar[t]
+        turned_up, turned_down = up & (not was_up), down & (not was_down)
+        was_up, was_down = up, down
+        if t < warmup:
+            continue
+        strong = trend[t] >= adx_min
+        e = turned_up & (pulled[t] >= fib_min) & (pulled[t] <= fib_max) & strong
+        es = turned_down & (rallied[t] >= fib_min) & (rallied[t] <= fib_max) & strong
+        entry[t], exit_[t], entry_s[t], exit_s[t] = e, down, es, up
+        if e | (es & short):
+            centred = 1.0 - abs((pulled[t] if e else rallied[t]) - middle) / half
+            force = clip01((trend[t] - adx_min) / adx_scale)
+            confidence[t] = 0.5 * (force + centred)
+    return entry, exit_, entry_s, exit_s, confidence
+
+
 def _previous(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     return np.concatenate(([False], flags[:-1]))
 
 
-class SarWave:
+class SarWave(StopsProtection):
     """Parabolic SAR turns after a Fibonacci retracement of a trending wave."""
 
     name = "sar_wave"
@@ -148,14 +190,43 @@ class SarWave:
 
     @property
     def lookback(self) -> int:
-        """Warm-up plus the bars for ADX to forget its seed and SAR runs to meet."""
-        return self.warmup + max(settle_bars(self.config.adx_period, 2), _SAR_SETTLE) + 1
+        """Warm-up plus the bars for ADX to forget its seed and SAR runs to meet (at least
+        the bars of the suggested stops' ATR)."""
+        own = self.warmup + max(settle_bars(self.config.adx_period, 2), _SAR_SETTLE) + 1
+        return max(own, stops_lookback(self.config))
 
     def populate(self, window: CandleWindow) -> Signals:
         """Long on a SAR turn up that ends a retracement into the Fibonacci zone."""
         c, high, low, close = self.config, window.high, window.low, window.close
-        psar = sar(high, low, c.sar_step, c.sar_max)
-        trend = adx(high, low, close, c.adx_period).adx
+        if candles_ok(window):
+            psar = talib.SAR(high, low, acceleration=c.sar_step, maximum=c.sar_max)
+            trend = talib.ADX(high, low, close, c.adx_period)
+        else:
+            psar = sar(high, low, c.sar_step, c.sar_max)
+            trend = adx(high, low, close, c.adx_period).adx
+        if len(window) > self.warmup:
+            pulled, rallied = retracement_depth(high, low, c.swing_bars)
+            half = (c.fib_max - c.fib_min) / 2.0
+            entry, exit_, entry_s, exit_s, confidence = _signals(
+                close,
+                psar,
+                trend,
+                pulled,
+                rallied,
+                (
+                    c.fib_min,
+                    c.fib_max,
+                    c.adx_min,
+                    max(c.adx_min, 1.0),
+                    half,
+                    c.fib_min + half,
+                    self.warmup,
+                    c.short,
+                ),
+            )
+            if not c.short:
+                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
+            return Signals(entry, exit_, entry_s, exit_s, confidence)
         with np.errstate(invalid="ignore"):
             up, down = close > psar, close < psar
             strong = trend >= c.adx_min

@@ -25,18 +25,22 @@ import talib
 from pydantic import Field
 
 from mftbot.analysis.indicators import atr, roc, sma, supertrend
+from mftbot.strategies._inputs import candles_ok, clip01, njit_ieee
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
     FloatRange,
     IntRange,
     StopLevels,
+    StopsProtection,
     atr_stop_levels,
     settle_bars,
+    stops_lookback,
     tunable,
 )
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 _FLIP_SETTLE = 200
 """Bars after which SuperTrend runs started at different bars agree on direction once their
@@ -68,7 +72,55 @@ def _bars_since_turn(direction: FloatArray, side: float) -> FloatArray:
     return np.where(now, since, np.inf)
 
 
-class SuperTrend:
+@njit_ieee
+def _signals(
+    close: FloatArray,
+    direction: FloatArray,
+    line: FloatArray,
+    vol_atr: FloatArray,
+    change: FloatArray,
+    volume: FloatArray,
+    volume_sma: FloatArray,
+    trail_high: FloatArray,
+    trail_low: FloatArray,
+    c: tuple[float, float, float, float, float, int, int, bool],
+) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray, FloatArray]:
+    """The rules of :meth:`SuperTrend.populate` in one pass, operation for operation."""
+    multiplier, momentum_min, volume_mult, trail_atr, entry_bars, warmup, _, short = c
+    n = close.shape[0]
+    entry = np.zeros(n, dtype=np.bool_)
+    exit_ = np.zeros(n, dtype=np.bool_)
+    entry_s = np.zeros(n, dtype=np.bool_)
+    exit_s = np.zeros(n, dtype=np.bool_)
+    confidence = np.full(n, np.nan)
+    up_since = -1  # bar where the current run of direction +1 (-1) began, -1: none
+    down_since = -1
+    for t in range(n):
+        d = direction[t]
+        if d == 1.0:
+            up_since = t if t == 0 or direction[t - 1] != 1.0 else up_since
+        if d == -1.0:
+            down_since = t if t == 0 or direction[t - 1] != -1.0 else down_since
+        x = close[t]
+        ratio = volume[t] / volume_sma[t]
+        loud = ratio >= volume_mult
+        ex = (d < 0) | (x < trail_high[t] - trail_atr * vol_atr[t])
+        exs = (d > 0) | (x > trail_low[t] + trail_atr * vol_atr[t])
+        fresh = d == 1.0 and float(t) - float(up_since) <= entry_bars
+        fresh_s = d == -1.0 and float(t) - float(down_since) <= entry_bars
+        e = fresh & (change[t] > momentum_min) & loud & (not ex)
+        es = fresh_s & (change[t] < -momentum_min) & loud & (not exs)
+        if t < warmup:
+            continue
+        entry[t], exit_[t], entry_s[t], exit_s[t] = e, ex, es, exs
+        if e | (es & short):
+            lead = clip01(abs(x - line[t]) / (multiplier * vol_atr[t]))
+            crowd = clip01(ratio / volume_mult - 1.0)
+            confidence[t] = 0.5 * ((0.0 if lead != lead else lead) + crowd)
+    return entry, exit_, entry_s, exit_s, confidence
+
+
+class SuperTrend(StopsProtection):
     """SuperTrend direction with momentum and volume filters and an ATR trailing exit."""
 
     name = "supertrend_follow"
@@ -84,16 +136,49 @@ class SuperTrend:
 
     @property
     def lookback(self) -> int:
-        """Warm-up plus the bars for the ATR to forget its seed and the direction to agree."""
-        return self.warmup + settle_bars(self.config.atr_period) + _FLIP_SETTLE + 1
+        """Warm-up plus the bars for the ATR to forget its seed and the direction to agree
+        (at least the bars of the suggested stops' ATR)."""
+        own = self.warmup + settle_bars(self.config.atr_period) + _FLIP_SETTLE + 1
+        return max(own, stops_lookback(self.config))
 
     def populate(self, window: CandleWindow) -> Signals:
         """Long while the trend is up with momentum and volume; out on a flip or the trail."""
         c, high, low, close = self.config, window.high, window.low, window.close
         trend = supertrend(high, low, close, c.atr_period, c.multiplier)
-        vol_atr = atr(high, low, close, c.atr_period)
-        change = roc(close, c.momentum_period)
-        volume_sma = sma(window.volume, c.volume_period)
+        fast = candles_ok(window)
+        if fast:
+            vol_atr = talib.ATR(high, low, close, c.atr_period)
+            change = talib.ROC(close, c.momentum_period)
+            volume_sma = talib.SMA(window.volume, c.volume_period)
+        else:
+            vol_atr = atr(high, low, close, c.atr_period)
+            change = roc(close, c.momentum_period)
+            volume_sma = sma(window.volume, c.volume_period)
+        if fast:
+            entry, exit_, entry_s, exit_s, confidence = _signals(
+                close,
+                trend.direction,
+                trend.supertrend,
+                vol_atr,
+                change,
+                window.volume,
+                volume_sma,
+                talib.MAX(high, c.trail_period),
+                talib.MIN(low, c.trail_period),
+                (
+                    c.multiplier,
+                    c.momentum_min,
+                    c.volume_mult,
+                    c.trail_atr,
+                    float(c.entry_bars),
+                    self.warmup,
+                    0,
+                    c.short,
+                ),
+            )
+            if not c.short:
+                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
+            return Signals(entry, exit_, entry_s, exit_s, confidence)
         with np.errstate(invalid="ignore", divide="ignore"):
             volume_ratio = window.volume / volume_sma
             loud = volume_ratio >= c.volume_mult

@@ -32,24 +32,36 @@ Suggested stops: :class:`~mftbot.strategies.params.AtrStops`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
 import numpy as np
 import numpy.typing as npt
+import talib
 from pydantic import Field
 
 from mftbot.analysis.indicators import atr, rolling_volume_profile, sma, volume_profile
+from mftbot.analysis.indicators.volume_profile import range_histogram
+from mftbot.strategies._inputs import candles_ok, previous
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
     FloatRange,
     IntRange,
     StopLevels,
+    StopsProtection,
     atr_stop_levels,
     settle_bars,
+    stops_lookback,
     tunable,
 )
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+_F = TypeVar("_F", bound=Callable[..., Any])
+_njit = cast(Callable[[_F], _F], numba.njit(cache=True, error_model="numpy"))
 
 
 class ValueAreaConfig(AtrStops, StrategyConfig):
@@ -75,7 +87,89 @@ class ValueAreaConfig(AtrStops, StrategyConfig):
 
 
 def _previous(x: FloatArray) -> FloatArray:
-    return np.concatenate(([np.nan], x[:-1]))
+    return previous(x, np.nan)
+
+
+_PAIRWISE_BLOCK = 128
+"""Rows up to which numpy sums a row of floats in one unrolled block (no recursion)."""
+
+
+@_njit
+def _block_sum(x: FloatArray) -> float:
+    """numpy's sum of ``x`` (at most :data:`_PAIRWISE_BLOCK` values), bit for bit: eight
+    running sums combined pairwise, then the rest."""
+    count = x.shape[0]
+    if count < 8:
+        out = 0.0
+        for i in range(count):
+            out += x[i]
+        return out
+    r = x[:8].copy()
+    i = 8
+    while i < count - count % 8:
+        for j in range(8):
+            r[j] += x[i + j]
+        i += 8
+    out = float(((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7])))
+    for k in range(i, count):
+        out += x[k]
+    return out
+
+
+@_njit
+def _nodes_ahead(
+    high: FloatArray,
+    low: FloatArray,
+    volume: FloatArray,
+    close: FloatArray,
+    scale: FloatArray,
+    candidates: BoolArray,
+    side: BoolArray,
+    window: int,
+    bins: int,
+) -> tuple[FloatArray, FloatArray, bool]:
+    """:meth:`ValueArea._nodes` in one pass: at each candidate row, the static profile of
+    the ``window`` bars before it on ``bins`` range rows, its nodes (peaks at or above the
+    mean row volume, interior troughs at or below it, at row centres) and the room to the
+    nearest on the trade's side (``side``: long), with the same arithmetic; False when a
+    bar fails the input checks."""
+    n = close.shape[0]
+    room = np.full(n, np.nan)
+    thin = np.zeros(n)
+    hist = np.zeros(bins)
+    ok = True
+    for t in range(n):
+        if not candidates[t]:
+            continue
+        h = high[t - window : t]
+        lo = low[t - window : t]
+        bottom = lo.min()
+        top = h.max()
+        width = (top - bottom) / bins
+        ok &= np.isfinite(bottom) and np.isfinite(top)
+        ok &= range_histogram(h, lo, volume[t - window : t], bottom, width, hist)
+        total = 0.0
+        for r in range(bins):
+            total += hist[r]
+        nearest_h = np.inf
+        nearest_l = np.inf
+        if total > 0.0:
+            mean = _block_sum(hist) / bins
+            sign = 1.0 if side[t] else -1.0
+            for r in range(bins):
+                x = hist[r]
+                left = hist[r - 1] if r > 0 else -np.inf
+                right = hist[r + 1] if r < bins - 1 else -np.inf
+                upper = top if r + 1 == bins else bottom + (r + 1) * width
+                d = ((bottom + r * width + upper) / 2.0 - close[t]) * sign
+                if x > left and x >= right and x >= mean and x > 0.0 and d > 0.0:
+                    nearest_h = min(nearest_h, d)
+                trough = 0 < r < bins - 1 and x < left and x <= right and x <= mean
+                if trough and d > 0.0:
+                    nearest_l = min(nearest_l, d)
+        room[t] = nearest_h / scale[t] if scale[t] > 0.0 else np.inf
+        thin[t] = 1.0 if nearest_l < nearest_h else 0.0
+    return room, thin, ok
 
 
 def _crossed_up(x: FloatArray, level: FloatArray) -> BoolArray:
@@ -87,7 +181,50 @@ def _crossed_down(x: FloatArray, level: FloatArray) -> BoolArray:
     return (x < level) & (_previous(x) >= _previous(level))
 
 
-class ValueArea:
+@_njit
+def _rules(
+    close: FloatArray,
+    poc_now: FloatArray,
+    vah_now: FloatArray,
+    val_now: FloatArray,
+    scale: FloatArray,
+    volume: FloatArray,
+    volume_sma: FloatArray,
+    c: tuple[float, float, int, bool],
+) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray]:
+    """Entry and exit rules of :meth:`ValueArea.populate` in one pass (levels of bar *t*
+    from the profile of the bar before), operation for operation."""
+    volume_mult, stop_buffer, warmup, short = c
+    n = close.shape[0]
+    entry = np.zeros(n, dtype=np.bool_)
+    exit_ = np.zeros(n, dtype=np.bool_)
+    entry_s = np.zeros(n, dtype=np.bool_)
+    exit_s = np.zeros(n, dtype=np.bool_)
+    px = poc = vah = val = floor = ceiling = np.nan
+    for t in range(n):
+        x = close[t]
+        pp, ph, pl, pf, pc = poc, vah, val, floor, ceiling
+        if t > 0:
+            poc, vah, val = poc_now[t - 1], vah_now[t - 1], val_now[t - 1]
+        floor = val - stop_buffer * scale[t]
+        ceiling = vah + stop_buffer * scale[t]
+        loud = volume[t] >= volume_mult * volume_sma[t]
+        e = ((x >= val) & (px < pl) & (x < poc)) | ((x >= vah) & (px < ph) & loud)
+        through_poc = ((x >= poc) & (px < pp)) | ((x < poc) & (px >= pp))
+        ex = through_poc | ((x < floor) & (px >= pf))
+        es = ((x < vah) & (px >= ph) & (x > poc)) | ((x < val) & (px >= pl) & loud)
+        exs = through_poc | ((x >= ceiling) & (px < pc))
+        px = x
+        if t < warmup:
+            continue
+        entry[t] = e & (not ex)
+        exit_[t] = ex
+        entry_s[t] = es & (not exs) & short
+        exit_s[t] = exs
+    return entry, exit_, entry_s, exit_s
+
+
+class ValueArea(StopsProtection):
     """Reversion to the POC and value-area breakouts on a rolling volume profile."""
 
     name = "value_area"
@@ -103,8 +240,10 @@ class ValueArea:
 
     @property
     def lookback(self) -> int:
-        """Warm-up plus the bars for the ATR to forget its seed."""
-        return self.warmup + settle_bars(self.config.atr_period) + 1
+        """Warm-up plus the bars for the ATR to forget its seed (at least the bars of the
+        suggested stops' ATR)."""
+        own = self.warmup + settle_bars(self.config.atr_period) + 1
+        return max(own, stops_lookback(self.config))
 
     def populate(self, window: CandleWindow) -> Signals:
         """Reversion and breakout entries, crossing exits (see the module docstring)."""
@@ -117,10 +256,25 @@ class ValueArea:
             bins=c.bins,
             value_area=c.value_area,
         )
+        if candles_ok(window):
+            scale = talib.ATR(window.high, window.low, close, c.atr_period)
+            volume_sma = talib.SMA(window.volume, c.volume_period)
+            entry, exit_, entry_s, exit_s = _rules(
+                close,
+                prof.poc,
+                prof.vah,
+                prof.val,
+                scale,
+                window.volume,
+                volume_sma,
+                (c.volume_mult, c.stop_buffer, self.warmup, c.short),
+            )
+            return self._signals(window, scale, entry, exit_, entry_s, exit_s)
         poc, vah, val = _previous(prof.poc), _previous(prof.vah), _previous(prof.val)
         scale = atr(window.high, window.low, close, c.atr_period)
+        volume_sma = sma(window.volume, c.volume_period)
         with np.errstate(invalid="ignore", divide="ignore"):
-            loud = window.volume >= c.volume_mult * sma(window.volume, c.volume_period)
+            loud = window.volume >= c.volume_mult * volume_sma
             entry = (_crossed_up(close, val) & (close < poc)) | (_crossed_up(close, vah) & loud)
             floor, ceiling = val - c.stop_buffer * scale, vah + c.stop_buffer * scale
             exit_ = (
@@ -138,6 +292,19 @@ class ValueArea:
             flags[: self.warmup] = False
         if not c.short:
             entry_s[:] = False
+        return self._signals(window, scale, entry, exit_, entry_s, exit_s)
+
+    def _signals(
+        self,
+        window: CandleWindow,
+        scale: FloatArray,
+        entry: BoolArray,
+        exit_: BoolArray,
+        entry_s: BoolArray,
+        exit_s: BoolArray,
+    ) -> Signals:
+        """The signals once the node filter has judged the candidate entries."""
+        c = self.config
         room, thin = self._nodes(window, scale, entry, entry_s)
         entry &= room >= c.node_atr
         entry_s &= room >= c.node_atr
@@ -158,6 +325,21 @@ class ValueArea:
         candidates = np.flatnonzero(entry | entry_s)
         if candidates.size == 0:
             return room, thin
+        if 2 <= c.bins <= _PAIRWISE_BLOCK and candles_ok(window):
+            room, thin, ok = _nodes_ahead(
+                window.high,
+                window.low,
+                window.volume,
+                close,
+                scale,
+                entry | entry_s,
+                entry,
+                c.profile_window,
+                c.bins,
+            )
+            if ok:
+                return room, thin
+            room, thin = np.full(n, np.nan), np.zeros(n)
         for t in candidates.tolist():
             start = t - c.profile_window
             prof = volume_profile(

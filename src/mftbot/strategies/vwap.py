@@ -35,9 +35,11 @@ from typing import Any, Literal, TypeVar, cast
 import numba
 import numpy as np
 import numpy.typing as npt
+import talib
 from pydantic import Field
 
 from mftbot.analysis.indicators import sma
+from mftbot.strategies._inputs import candles_ok, clip01
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
@@ -45,12 +47,15 @@ from mftbot.strategies.params import (
     FloatRange,
     IntRange,
     StopLevels,
+    StopsProtection,
     atr_stop_levels,
+    stops_lookback,
     tunable,
 )
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _njit = cast(Callable[[_F], _F], numba.njit(cache=True))
+_njit_ieee = cast(Callable[[_F], _F], numba.njit(cache=True, error_model="numpy"))
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -116,12 +121,55 @@ def _anchored(
     return mean_out, sigma_out, count
 
 
+@_njit_ieee
+def _rolling_anchored(
+    typical: FloatArray, volume: FloatArray, bars: int
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """:func:`_anchored` for the rolling anchor of ``bars`` bars, NaN before the first full
+    anchor. Each row runs West's algorithm from scratch over its anchor, with the same
+    operations in the same order; the rows advance together, one anchor bar at a time, so
+    the inner loop runs across independent rows and the compiler vectorises it."""
+    n = typical.shape[0]
+    mean_out = np.full(n, np.nan)
+    sigma_out = np.full(n, np.nan)
+    count = np.empty(n, dtype=np.int64)
+    for t in range(n):
+        count[t] = min(t + 1, bars)
+    rows = n - bars + 1
+    if rows <= 0:
+        return mean_out, sigma_out, count
+    weight = np.zeros(rows)
+    mean = np.zeros(rows)
+    spread = np.zeros(rows)
+    for j in range(bars):
+        x = typical[j : j + rows]
+        v = volume[j : j + rows]
+        for r in range(rows):
+            w = v[r]
+            grown = weight[r] + w
+            delta = x[r] - mean[r]
+            moved = mean[r] + delta * (w / grown)
+            widened = spread[r] + w * delta * (x[r] - moved)
+            take = w > 0.0
+            weight[r] = grown if take else weight[r]
+            mean[r] = moved if take else mean[r]
+            spread[r] = widened if take else spread[r]
+    for r in range(rows):
+        if weight[r] > 0.0:
+            mean_out[bars - 1 + r] = mean[r]
+            sigma_out[bars - 1 + r] = np.sqrt(max(spread[r], 0.0) / weight[r])
+    return mean_out, sigma_out, count
+
+
 def vwap_bands(
     window: CandleWindow, anchor: str, bars: int
 ) -> tuple[FloatArray, FloatArray, IntArray]:
     """(VWAP, σ, bars in the anchor) per bar, for ``anchor`` ``"session"`` (UTC day) or
     ``"rolling"`` (last ``bars`` bars; NaN until there are that many)."""
     n = len(window)
+    if anchor == "rolling" and window.volume.flags.c_contiguous:
+        typical = (window.high + window.low + window.close) / 3.0
+        return _rolling_anchored(typical, window.volume, bars)
     index = np.arange(n, dtype=np.int64)
     if anchor == "session":
         day = window.time_ns // NS_PER_DAY
@@ -141,6 +189,63 @@ def vwap_bands(
     return vwap, sigma, count
 
 
+@_njit_ieee
+def _unit(x: float) -> float:
+    """``nan_to_num(clip(x, 0, 1))`` of one value."""
+    y = clip01(x)
+    return 0.0 if y != y else y
+
+
+@_njit_ieee
+def _signals(
+    close: FloatArray,
+    vwap: FloatArray,
+    sigma: FloatArray,
+    count: IntArray,
+    ratio: FloatArray,
+    min_bars: int,
+    band_mult: float,
+    cross_band: float,
+    warmup: int,
+    short: bool,
+) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray, FloatArray]:
+    """The rules of :meth:`VwapBands.populate` in one pass, operation for operation."""
+    n = close.shape[0]
+    entry = np.zeros(n, dtype=np.bool_)
+    exit_ = np.zeros(n, dtype=np.bool_)
+    entry_s = np.zeros(n, dtype=np.bool_)
+    exit_s = np.zeros(n, dtype=np.bool_)
+    confidence = np.full(n, np.nan)
+    px = lw = up = vp = vm = lm = um = np.nan
+    for t in range(n):
+        x = close[t]
+        v = vwap[t] if count[t] >= min_bars else np.nan
+        s = sigma[t]
+        upper = v + band_mult * s
+        lower = v - band_mult * s
+        margin = cross_band * s
+        v_plus = v + margin
+        v_minus = v - margin
+        l_minus = lower - margin
+        u_plus = upper + margin
+        e = ((x >= lower) & (px < lw)) | ((x >= v_plus) & (px < vp))
+        ex = ((x >= upper) & (px < up)) | ((x < v_minus) & (px >= vm))
+        ex |= (x < l_minus) & (px >= lm)
+        es = ((x < upper) & (px >= up)) | ((x < v_minus) & (px >= vm))
+        exs = ((x < lower) & (px >= lw)) | ((x >= v_plus) & (px < vp))
+        exs |= (x >= u_plus) & (px < um)
+        room = ((upper - x) if e else (x - lower)) / (upper - lower)
+        e &= not ex
+        es &= not exs
+        px, lw, up, vp, vm, lm, um = x, lower, upper, v_plus, v_minus, l_minus, u_plus
+        if t < warmup:
+            continue
+        entry[t], exit_[t], entry_s[t], exit_s[t] = e, ex, es, exs
+        if e | (es & short):
+            confidence[t] = 0.5 * (_unit(room) + _unit(ratio[t] - 1.0))
+    return entry, exit_, entry_s, exit_s, confidence
+
+
 def _previous(x: FloatArray) -> FloatArray:
     return np.concatenate(([np.nan], x[:-1]))
 
@@ -153,7 +258,7 @@ def _crossed_down(x: FloatArray, level: FloatArray) -> BoolArray:
     return (x < level) & (_previous(x) >= _previous(level))
 
 
-class VwapBands:
+class VwapBands(StopsProtection):
     """VWAP crosses and deviation-band reversions."""
 
     name = "vwap_bands"
@@ -170,15 +275,33 @@ class VwapBands:
 
     @property
     def lookback(self) -> int:
-        """The anchor of this bar and of the one before (for crossings)."""
+        """The anchor of this bar and of the one before (for crossings); at least the bars of
+        the suggested stops' ATR."""
         c = self.config
         span = SESSION_BARS if c.anchor == "session" else c.window
-        return max(span + 1, self.warmup) + 1
+        return max(max(span + 1, self.warmup) + 1, stops_lookback(c))
 
     def populate(self, window: CandleWindow) -> Signals:
         """Entries on band reversions and VWAP crosses; exits at the far band or VWAP."""
         c, close = self.config, window.close
         vwap, sigma, count = vwap_bands(window, c.anchor, c.window)
+        if candles_ok(window):
+            ratio = window.volume / talib.SMA(window.volume, c.volume_period)
+            entry, exit_, entry_s, exit_s, confidence = _signals(
+                close,
+                vwap,
+                sigma,
+                count,
+                ratio,
+                c.min_bars,
+                c.band_mult,
+                c.cross_band,
+                self.warmup,
+                c.short,
+            )
+            if not c.short:
+                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
+            return Signals(entry, exit_, entry_s, exit_s, confidence)
         enough = count >= c.min_bars
         vwap[~enough] = np.nan
         upper, lower = vwap + c.band_mult * sigma, vwap - c.band_mult * sigma

@@ -38,6 +38,8 @@ from mftbot.analysis.indicators._jit import jit
 from mftbot.analysis.indicators._validate import (
     FloatArray,
     IntArray,
+    all_valid,
+    as_inputs,
     check_float,
     check_int,
     prepare,
@@ -273,16 +275,19 @@ def _range_shares(
     first: IntArray,
     share: FloatArray,
     share_next: FloatArray,
-) -> None:
+) -> bool:
     """One chunk of bars, a loop the compiler vectorises: the first row of each bar and its
     shares of that row and the next (the volume and 0 for a one-row bar). Rows come from a
     multiplication; ``first`` is -1 where a price lies within rounding of a row edge or the
-    bar spans three rows or more, which the caller then adds by :func:`_range_bar`."""
+    bar spans three rows or more, which the caller then adds by :func:`_range_bar`. False
+    if a bar fails :func:`prepare`'s checks (finite, ``high >= low``, ``volume >= 0``)."""
     inv = 1.0 / width
+    bad = False
     for j in range(high.size):
         h = high[j]
         low_j = low[j]
         v = volume[j]
+        bad |= (h - h != 0.0) | (low_j - low_j != 0.0) | (v - v != 0.0) | (h < low_j) | (v < 0.0)
         x = (low_j - lo) * inv
         y = (h - lo) * inv
         a = int(x)
@@ -300,6 +305,7 @@ def _range_shares(
         share[j] = v if one else ((lo + (a + 1) * width) - low_j) * per_price
         share_next[j] = 0.0 if one else (h - (lo + (a + 1) * width)) * per_price
         first[j] = -1 if unsure else a
+    return not bad
 
 
 _CHUNK = 512
@@ -309,8 +315,9 @@ _COPIES = 4
 @jit
 def _range_histogram(
     high: FloatArray, low: FloatArray, volume: FloatArray, lo: float, width: float, hist: FloatArray
-) -> None:
-    """Fill ``hist`` (``bins`` rows from ``lo``, each ``width`` high) from every bar.
+) -> bool:
+    """Fill ``hist`` (``bins`` rows from ``lo``, each ``width`` high) from every bar; False
+    if a bar fails :func:`prepare`'s checks (every price must lie in the rows' range).
 
     Chunk by chunk: the rows and shares of one- and two-row bars in a vectorised pass
     (:func:`_range_shares`), then added into four interleaved copies of the histogram (so
@@ -318,13 +325,16 @@ def _range_histogram(
     """
     bins = hist.size
     n = high.size
+    ok = True
     if width <= 0.0:
         total = 0.0
         for i in range(n):
-            total += volume[i]
+            v = volume[i]
+            ok &= (v - v == 0.0) & (v >= 0.0) & (high[i] == low[i])
+            total += v
         hist[:] = 0.0
         hist[0] = total
-        return
+        return ok
     top_row = bins - 1
     stride = bins + 1  # a one-row bar adds 0 to the row above its own
     copies = np.zeros(_COPIES * stride)
@@ -336,7 +346,7 @@ def _range_histogram(
         hs = high[s:e]
         ls = low[s:e]
         vs = volume[s:e]
-        _range_shares(hs, ls, vs, lo, width, top_row, first, share, share_next)
+        ok &= _range_shares(hs, ls, vs, lo, width, top_row, first, share, share_next)
         for j in range(e - s):
             offset = (j & (_COPIES - 1)) * stride
             a = first[j]
@@ -348,6 +358,7 @@ def _range_histogram(
     hist[:] = 0.0
     for c in range(_COPIES):
         hist += copies[c * stride : c * stride + bins]
+    return ok
 
 
 # --------------------------------------------------------------------------- grid rows
@@ -751,10 +762,15 @@ def volume_profile(
     rows = check_int("bins", bins, 1)
     fraction = _check_fraction(value_area)
     size = None if row_size is None else check_float("row_size", row_size)
-    prep = prepare({"high": high, "low": low, "volume": volume})
+    w = None if window is None else check_int("window", window, 1)
+    arrays = as_inputs({"high": high, "low": low, "volume": volume})
+    if size is None:
+        checked = _checked_range_profile(arrays, rows, fraction, w)
+        if checked is not None:
+            return checked
+    prep = prepare(arrays)
     h, lo, v = prep.arrays
-    if window is not None:
-        w = check_int("window", window, 1)
+    if w is not None:
         h, lo, v = h[-w:], lo[-w:], v[-w:]
     nan = float("nan")
     if h.size == 0:
@@ -775,12 +791,51 @@ def volume_profile(
         _grid_histogram(h, lo, v, 0, h.size, size, first - _PAD, hist, counts, starts)
         edges = np.asarray((first + np.arange(count + 1)) * size, dtype=np.float64)
         return _profile(edges, hist[_PAD:-_PAD].copy(), fraction)
+    profile = _range_profile(h, lo, v, bottom_price, top_price, rows, fraction)
+    if profile is None:
+        raise RuntimeError("validated input rejected by the range-row histogram")
+    return profile
+
+
+def _range_profile(
+    h: FloatArray,
+    lo: FloatArray,
+    v: FloatArray,
+    bottom_price: float,
+    top_price: float,
+    rows: int,
+    fraction: float,
+) -> VolumeProfile | None:
+    """The profile on ``rows`` range rows from ``bottom_price`` to ``top_price`` (finite);
+    None if a bar fails the input checks."""
     width = (top_price - bottom_price) / rows
     edges = np.asarray(bottom_price + np.arange(rows + 1) * width, dtype=np.float64)
     edges[-1] = top_price
     hist = np.zeros(rows)
-    _range_histogram(h, lo, v, bottom_price, width, hist)
+    if not _range_histogram(h, lo, v, bottom_price, width, hist):
+        return None
     return _profile(edges, hist, fraction)
+
+
+def _checked_range_profile(
+    arrays: dict[str, FloatArray], rows: int, fraction: float, window: int | None
+) -> VolumeProfile | None:
+    """The range-row profile of the last ``window`` bars with their checks made while the
+    histogram reads them (bars before the window get :func:`all_valid`'s pass); None when
+    a check fails or no bar is left, for :func:`prepare`'s path (error message, leading
+    NaNs)."""
+    h, lo, v = arrays["high"], arrays["low"], arrays["volume"]
+    start = 0 if window is None else max(h.size - window, 0)
+    if start == h.size:
+        return None
+    if start and not all_valid({"high": h[:start], "low": lo[:start], "volume": v[:start]}):
+        return None
+    h, lo, v = h[start:], lo[start:], v[start:]
+    bottom_price = float(lo.min())  # NaN if a low is NaN, which the check below catches
+    top_price = float(h.max())
+    if not (math.isfinite(bottom_price) and math.isfinite(top_price)):
+        return None
+    return _range_profile(h, lo, v, bottom_price, top_price, rows, fraction)
 
 
 def rolling_volume_profile(
@@ -809,3 +864,10 @@ def rolling_volume_profile(
     outputs = RollingVolumeProfile(k.empty(h.size), k.empty(h.size), k.empty(h.size))
     _rolling(h, lo, v, k.window_min(lo, w), k.window_max(h, w), w, rows, fraction, *outputs)
     return RollingVolumeProfile(*(prep.pad(out) for out in outputs))
+
+
+range_histogram = _range_histogram
+"""Compiled ``(high, low, volume, lo, width, hist) -> bool``: fill ``hist`` (its size is the
+number of rows, from ``lo``, each ``width`` high) with the range-row histogram of the bars
+(the one :func:`volume_profile` builds), False if a bar fails the input checks; callable
+from other compiled code."""
