@@ -71,6 +71,14 @@ def test_long_only_outputs_fill_the_short_columns() -> None:
             r"outside \[0, 1\]",
         ),
         (
+            {
+                "entry_long": B([True, False]),
+                "exit_long": B([False, False]),
+                "confidence": B([np.nan, -np.inf]),
+            },
+            r"confidence\[1\] = -inf is outside",
+        ),
+        (
             {"entry_long": B([True]), "exit_long": B([False]), "confidence": B([1], dtype=int)},
             "float64",
         ),

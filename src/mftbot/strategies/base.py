@@ -99,8 +99,8 @@ class Signals:
         if conf is not None:
             if not isinstance(conf, np.ndarray) or conf.dtype != np.float64 or conf.shape != (n,):
                 raise StrategyError(f"Signals.confidence must be a float64 array of {n} rows")
-            with np.errstate(invalid="ignore"):
-                bad = ~np.isnan(conf) & ((conf < 0.0) | (conf > 1.0))
+            # NaN compares False, so NaN rows (no signal) pass without a mask of their own.
+            bad = (conf < 0.0) | (conf > 1.0)
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
                 raise StrategyError(f"Signals.confidence[{row}] = {conf[row]} is outside [0, 1]")
