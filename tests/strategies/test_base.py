@@ -172,3 +172,15 @@ def test_unknown_strategy_lists_the_known_ones() -> None:
         get_strategy("nope")
     with pytest.raises(StrategyError, match="takes SmaCrossConfig"):
         strategy_spec("sma_cross").config(_EveryTenthConfig())
+
+
+def test_signals_of_keeps_the_short_side_only_when_asked() -> None:
+    entry, exit_ = B([True, False]), B([False, True])
+    entry_s, exit_s = B([False, True]), B([True, False])
+    conf = B([0.5, np.nan])
+    long_only = Signals.of(entry, exit_, entry_s, exit_s, conf, short=False)
+    assert not long_only.has_short
+    assert long_only.flags().tolist() == [ENTRY_LONG, EXIT_LONG]
+    both = Signals.of(entry, exit_, entry_s, exit_s, conf, short=True)
+    assert both.has_short
+    assert both.flags().tolist() == [ENTRY_LONG | EXIT_SHORT, EXIT_LONG | ENTRY_SHORT]

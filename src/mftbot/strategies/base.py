@@ -105,6 +105,23 @@ class Signals:
                 row = int(np.flatnonzero(bad)[0])
                 raise StrategyError(f"Signals.confidence[{row}] = {conf[row]} is outside [0, 1]")
 
+    @classmethod
+    def of(
+        cls,
+        entry_long: BoolArray,
+        exit_long: BoolArray,
+        entry_short: BoolArray,
+        exit_short: BoolArray,
+        confidence: FloatArray | None,
+        *,
+        short: bool,
+    ) -> Signals:
+        """Signals of a strategy that computes both sides: the short side kept only when
+        ``short`` is on (a long-only strategy reports ``None`` for it)."""
+        if not short:
+            return cls(entry_long=entry_long, exit_long=exit_long, confidence=confidence)
+        return cls(entry_long, exit_long, entry_short, exit_short, confidence)
+
     def __len__(self) -> int:
         return int(self.entry_long.shape[0])
 

@@ -166,9 +166,7 @@ class IchimokuCloud(StopsProtection):
                 ahead.senkou_b,
                 (c.displacement, c.chikou_confirm, self.warmup, c.short),
             )
-            if not c.short:
-                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-            return Signals(entry, exit_, entry_s, exit_s, confidence)
+            return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
         # the cloud drawn at t is the one formed displacement bars before (the indicator's
         # own shift, the same values)
         lines = ahead._replace(
@@ -193,9 +191,7 @@ class IchimokuCloud(StopsProtection):
         fired = entry | (entry_s & c.short)
         agree = np.where(entry, green.astype(float) + chikou_up, red.astype(float) + chikou_down)
         confidence = np.where(fired, 0.5 * agree, np.nan)
-        if not c.short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
 
     def stops(self, window: CandleWindow) -> StopLevels:
         """Suggested stop-loss / take-profit distances (ATR multiples of the config)."""

@@ -169,9 +169,7 @@ class Imbalance(OrderBookStrategy):
                     c.short,
                 ),
             )
-            if not c.short:
-                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-            return Signals(entry, exit_, entry_s, exit_s, confidence)
+            return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
         with np.errstate(invalid="ignore", divide="ignore"):
             imb = window_sum(raw, c.smooth) / c.smooth
             depth = (book[DEPTH_BID_10] + book[DEPTH_ASK_10]) * book[MID]
@@ -194,9 +192,7 @@ class Imbalance(OrderBookStrategy):
             flags[: self.warmup] = False
         fired = entry | (entry_s & c.short)
         confidence = np.where(fired, np.nan_to_num(confidence, nan=0.0), np.nan)
-        if not c.short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
 
 
 register_strategy(

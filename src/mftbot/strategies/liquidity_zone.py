@@ -186,9 +186,7 @@ class LiquidityZone(OrderBookStrategy):
                     c.short,
                 ),
             )
-            if not c.short:
-                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-            return Signals(entry, exit_, entry_s, exit_s, confidence)
+            return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
         support, support_size = remembered(book[BID_WALL_PRICE], book[BID_WALL_SIZE], c.memory)
         resist, resist_size = remembered(book[ASK_WALL_PRICE], book[ASK_WALL_SIZE], c.memory)
         close, low, high, open_ = window.close, window.low, window.high, window.open
@@ -222,9 +220,7 @@ class LiquidityZone(OrderBookStrategy):
             wall = np.where(entry_s & ~entry, np.where(reject, resist_size, support_size), wall)
             strength = np.clip(wall / (2.0 * mean_size), 0.0, 1.0)
         confidence = np.where(fired, np.nan_to_num(strength, nan=0.5), np.nan)
-        if not c.short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
 
 
 register_strategy(

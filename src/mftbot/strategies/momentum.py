@@ -143,9 +143,7 @@ class Momentum(StopsProtection):
                     c.short,
                 ),
             )
-            if not c.short:
-                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-            return Signals(entry, exit_, entry_s, exit_s, confidence)
+            return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
         change = roc(close, c.roc_period)
         strength = rsi(close, c.rsi_period)
         volume_sma = sma(window.volume, c.volume_period)
@@ -169,9 +167,7 @@ class Momentum(StopsProtection):
             flags[: self.warmup] = False
         fired = entry | (entry_s & c.short)
         confidence = np.where(fired, 0.5 * (push + crowd), np.nan)
-        if not c.short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
 
     def stops(self, window: CandleWindow) -> StopLevels:
         """Suggested stop-loss / take-profit distances (ATR multiples of the config)."""

@@ -261,9 +261,7 @@ class Mtf(StopsProtection):
         fired = entry | (entry_s & short)
         graded = share * (1.0 + mean_strength) / 2.0
         confidence = np.where(fired, np.clip(graded, 0.0, 1.0), np.nan)
-        if not short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=short)
 
     def stops(self, window: CandleWindow) -> StopLevels:
         """Suggested stop-loss / take-profit distances (ATR multiples on the base bars)."""

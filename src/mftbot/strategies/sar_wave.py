@@ -224,9 +224,7 @@ class SarWave(StopsProtection):
                     c.short,
                 ),
             )
-            if not c.short:
-                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-            return Signals(entry, exit_, entry_s, exit_s, confidence)
+            return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
         with np.errstate(invalid="ignore"):
             up, down = close > psar, close < psar
             strong = trend >= c.adx_min
@@ -242,9 +240,7 @@ class SarWave(StopsProtection):
         centred = 1.0 - np.abs(np.where(entry, pulled, rallied) - (c.fib_min + half)) / half
         force = np.clip((trend - c.adx_min) / max(c.adx_min, 1.0), 0.0, 1.0)
         confidence = np.where(fired, 0.5 * (force + centred), np.nan)
-        if not c.short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
 
     def stops(self, window: CandleWindow) -> StopLevels:
         """Suggested stop-loss / take-profit distances (ATR multiples of the config)."""

@@ -163,9 +163,7 @@ class SmartMoney(OrderBookStrategy):
                     c.short,
                 ),
             )
-            if not c.short:
-                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-            return Signals(entry, exit_, entry_s, exit_s, confidence)
+            return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
         with np.errstate(invalid="ignore", divide="ignore"):
             w_buy = window_sum(buy, c.absorb_bars)
             w_sell = window_sum(sell, c.absorb_bars)
@@ -196,9 +194,7 @@ class SmartMoney(OrderBookStrategy):
         fired = entry | (entry_s & c.short)
         score = np.where(entry, bull, bear) / 3.0
         confidence = np.where(fired, np.clip(score, 0.0, 1.0), np.nan)
-        if not c.short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
 
 
 register_strategy(

@@ -176,9 +176,7 @@ class SuperTrend(StopsProtection):
                     c.short,
                 ),
             )
-            if not c.short:
-                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-            return Signals(entry, exit_, entry_s, exit_s, confidence)
+            return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
         with np.errstate(invalid="ignore", divide="ignore"):
             volume_ratio = window.volume / volume_sma
             loud = volume_ratio >= c.volume_mult
@@ -197,9 +195,7 @@ class SuperTrend(StopsProtection):
         fired = entry | (entry_s & c.short)
         lead = np.nan_to_num(lead, nan=0.0)  # a flat window: no ATR, no lead
         confidence = np.where(fired, 0.5 * (lead + crowd), np.nan)
-        if not c.short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
 
     def stops(self, window: CandleWindow) -> StopLevels:
         """Suggested stop-loss / take-profit distances (ATR multiples of the config)."""

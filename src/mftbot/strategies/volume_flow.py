@@ -171,9 +171,7 @@ class VolumeFlow(OrderBookStrategy):
                     c.short,
                 ),
             )
-            if not c.short:
-                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-            return Signals(entry, exit_, entry_s, exit_s, confidence)
+            return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
         buy = window_sum(book[BUY_VOLUME], c.flow_bars)
         sell = window_sum(book[SELL_VOLUME], c.flow_bars)
         whale_buy = window_sum(book[WHALE_BUY_VOLUME], c.flow_bars)
@@ -199,9 +197,7 @@ class VolumeFlow(OrderBookStrategy):
             flags[: self.warmup] = False
         fired = entry | (entry_s & c.short)
         confidence = np.where(fired, np.nan_to_num(0.5 * (push + whale_share), nan=0.0), np.nan)
-        if not c.short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
 
 
 register_strategy(

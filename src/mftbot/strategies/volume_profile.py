@@ -309,9 +309,7 @@ class ValueArea(StopsProtection):
         entry &= room >= c.node_atr
         entry_s &= room >= c.node_atr
         confidence = np.where(entry | entry_s, 0.5 * np.clip(room / 3.0, 0, 1) + 0.5 * thin, np.nan)
-        if not c.short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
 
     def _nodes(
         self, window: CandleWindow, scale: FloatArray, entry: BoolArray, entry_s: BoolArray

@@ -299,9 +299,7 @@ class VwapBands(StopsProtection):
                 self.warmup,
                 c.short,
             )
-            if not c.short:
-                return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-            return Signals(entry, exit_, entry_s, exit_s, confidence)
+            return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
         enough = count >= c.min_bars
         vwap[~enough] = np.nan
         upper, lower = vwap + c.band_mult * sigma, vwap - c.band_mult * sigma
@@ -323,9 +321,7 @@ class VwapBands(StopsProtection):
         crowd = np.nan_to_num(np.clip(volume_ratio - 1.0, 0.0, 1.0), nan=0.0)  # no volume
         room = np.nan_to_num(np.clip(room, 0.0, 1.0), nan=0.0)  # bands of zero width
         confidence = np.where(fired, 0.5 * (room + crowd), np.nan)
-        if not c.short:
-            return Signals(entry_long=entry, exit_long=exit_, confidence=confidence)
-        return Signals(entry, exit_, entry_s, exit_s, confidence)
+        return Signals.of(entry, exit_, entry_s, exit_s, confidence, short=c.short)
 
     def stops(self, window: CandleWindow) -> StopLevels:
         """Suggested stop-loss / take-profit distances (ATR multiples of the config)."""
