@@ -456,7 +456,7 @@ def backtest(
         run = engine.run(_SetupTrimmedFeed(feed))
         fills, curve = run.fill_log(symbol), run.equity
         risk_info, records = run.risk, run.risk_records
-        del engine, run, feed  # fill objects and engine buffers, before the result is built
+        del engine, run, feed  # the engine's buffers and sets, before the result is built
         curve = _writable(curve)  # the recorder is gone: its buffers are the result's now
     result = _result(strat, symbol, tf, fee, fill, mode, cash, arrays, fills, curve)
     return replace(

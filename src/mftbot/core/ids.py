@@ -17,6 +17,7 @@ where the venue forbids separators), within Bybit ``orderLinkId`` (≤ 36), Bina
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -121,27 +122,55 @@ def client_order_id(
     ``leg`` distinguishes several orders of one intent (e.g. scale-out legs). ``venue`` picks the
     separator the venue accepts (default ``"-"``) and validates the result against its rules.
     """
+    if isinstance(signal_ts_ns, bool) or not isinstance(signal_ts_ns, int) or signal_ts_ns < 0:
+        raise ClientOrderIdError(f"signal_ts_ns must be an int ≥ 0 (ns), got {signal_ts_ns!r}")
+    try:
+        template = _template(bot_id, strategy, symbol, intent, attempt, leg, venue)
+    except TypeError:  # an unhashable argument: let the checks name it
+        template = _template.__wrapped__(bot_id, strategy, symbol, intent, attempt, leg, venue)
+    head, tail, text = template
+    ts = str(signal_ts_ns)
+    hasher = head.copy()
+    hasher.update(f"{len(ts)}:{ts}".encode() + tail)
+    return text + hasher.hexdigest()
+
+
+@functools.lru_cache(maxsize=256, typed=True)
+def _template(
+    bot_id: str,
+    strategy: str,
+    symbol: str,
+    intent: IntentKind | str,
+    attempt: int,
+    leg: str | None,
+    venue: str | None,
+) -> tuple[hashlib.blake2b, bytes, str]:
+    """What an id needs besides its signal time, checked once per combination: the hasher fed
+    with the fields before the time, the encoded fields after it, and the id's text before the
+    digest (the digest is hex of a fixed length, so the venue's rules hold for every time)."""
     kind = _intent(intent)
     for name, value in (("bot_id", bot_id), ("strategy", strategy), ("symbol", symbol)):
         if not isinstance(value, str) or not value:
             raise ClientOrderIdError(f"{name} must be a non-empty string, got {value!r}")
-    if isinstance(signal_ts_ns, bool) or not isinstance(signal_ts_ns, int) or signal_ts_ns < 0:
-        raise ClientOrderIdError(f"signal_ts_ns must be an int ≥ 0 (ns), got {signal_ts_ns!r}")
     if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
         raise ClientOrderIdError(f"attempt must be an int ≥ 0, got {attempt!r}")
     if leg is not None and (not isinstance(leg, str) or not leg):
         raise ClientOrderIdError(f"leg must be None or a non-empty string, got {leg!r}")
     rule = _rule(venue) if venue is not None else _BYBIT
     leg_field = "" if leg is None else "L" + leg
-    fields = [SCHEME_VERSION, bot_id, strategy, symbol, str(signal_ts_ns), kind.value]
-    fields += [str(attempt), leg_field]
-    payload = "".join(f"{len(f)}:{f}" for f in fields).encode("utf-8", "surrogatepass")
-    digest = hashlib.blake2b(payload, digest_size=DIGEST_HEX_LEN // 2).hexdigest()
+    before = [SCHEME_VERSION, bot_id, strategy, symbol]
+    after = [kind.value, str(attempt), leg_field]
+    head = hashlib.blake2b(_encoded(before), digest_size=DIGEST_HEX_LEN // 2)
     sep = rule.separator
-    coid = f"{bot_prefix(bot_id)}{sep}{INTENT_CODES[kind]}{sep}{digest}"
+    text = f"{bot_prefix(bot_id)}{sep}{INTENT_CODES[kind]}{sep}"
     if venue is not None:
-        validate_client_order_id(coid, venue)
-    return coid
+        validate_client_order_id(text + "0" * DIGEST_HEX_LEN, venue)
+    return head, _encoded(after), text
+
+
+def _encoded(fields: list[str]) -> bytes:
+    """The unambiguous (length-prefixed) encoding of ``fields`` that is hashed."""
+    return "".join(f"{len(f)}:{f}" for f in fields).encode("utf-8", "surrogatepass")
 
 
 def validate_client_order_id(coid: str, venue: str) -> str:

@@ -63,7 +63,7 @@ from mftbot.domain.positions import PositionSide, PositionStatus
 from mftbot.engine.feed import DataFeed, Event
 from mftbot.engine.market_state import MarketState
 from mftbot.engine.portfolio import FillOutcome, Portfolio
-from mftbot.engine.results import EquityCurve, EquityRecorder
+from mftbot.engine.results import EquityCurve, EquityRecorder, FillColumns, FillLog
 from mftbot.engine.signals import PrecomputedSignals, RollingSignals, SignalSource, needs_book
 from mftbot.engine.sizing import AllInSizer, Sizer
 from mftbot.execution.ledger import Ledger
@@ -146,7 +146,9 @@ class EngineResult:
     ``risk`` is :func:`~mftbot.risk.factory.risk_results` of the run's risk engine (every
     rejection and resize with rule names and numbers, the exits and flattens risk asked for,
     the trading-state changes, the counts and the final state; ``enabled`` false without a
-    stateful risk engine); ``risk_records`` every record, oldest first.
+    stateful risk engine); ``risk_records`` every record, oldest first. ``fill_logs`` has the
+    fills of each symbol in columns (always kept; ``fills``, the objects, only with
+    ``retain_fills``).
     """
 
     fills: tuple[Fill, ...]
@@ -156,6 +158,12 @@ class EngineResult:
     portfolio: Portfolio = field(repr=False)
     risk: dict[str, Any] = field(default_factory=_no_risk, repr=False)
     risk_records: tuple[RiskRecord, ...] = field(default=(), repr=False)
+    fill_logs: dict[str, FillLog] = field(default_factory=dict, repr=False)
+
+    def fill_log(self, symbol: str) -> FillLog:
+        """The fills of ``symbol`` in columns (empty when it never traded)."""
+        log = self.fill_logs.get(symbol)
+        return log if log is not None else FillColumns().log()
 
     @property
     def trading_state(self) -> str | None:
@@ -192,7 +200,12 @@ class _Slot:
 
 
 class Engine:
-    """The event loop shared by backtest, paper and live sessions."""
+    """The event loop shared by backtest, paper and live sessions.
+
+    ``retain_terminal=False`` (long backtests) has the order manager drop ended orders
+    (:class:`~mftbot.execution.order_manager.OrderManager`); ``retain_fills=False`` keeps the
+    fills only in columns (:attr:`EngineResult.fill_logs`), not as :class:`Fill` objects.
+    """
 
     def __init__(
         self,
@@ -208,6 +221,8 @@ class Engine:
         bot_id: str = "mftbot",
         audit: Callable[[RiskRecord], None] | None = None,
         book: BarBookConfig | None = None,
+        retain_terminal: bool = True,
+        retain_fills: bool = True,
     ) -> None:
         self.venue = venue
         self.portfolio = portfolio
@@ -225,7 +240,7 @@ class Engine:
             self._hooks.add_sink(audit)
         self.sizer: Sizer = sizer if sizer is not None else AllInSizer()
         self.market = market if market is not None else MarketState()
-        self.orders = OrderManager(venue, ledger, bot_id=bot_id)
+        self.orders = OrderManager(venue, ledger, bot_id=bot_id, retain_terminal=retain_terminal)
         self._advance: Callable[[int], None] | None = getattr(clock, "advance_to", None)
         self._slots = [_Slot(b) for b in strategies]
         self._by_series: dict[tuple[str, str], list[_Slot]] = {}
@@ -240,10 +255,14 @@ class Engine:
         self._slot_by_symbol = {slot.symbol: slot for slot in self._slots}
         self._retry_risk: dict[str, IntentKind] = {}
         self._fills: list[Fill] = []
+        self._retain_fills = retain_fills
+        self._fill_columns: dict[str, FillColumns] = {}
         self._rejected: list[RejectedIntent] = []
         self._equity = EquityRecorder()
         self._pending_ts = -1
         self._started = False
+        self._last_route: tuple[str, str, list[_Slot] | None] | None = None
+        """(symbol, timeframe, slots) of the last candle (see :meth:`_on_candle`)."""
         market_handler = self._on_market
         report_handler = self._on_report
         self._dispatch: dict[type[Any], Callable[[Any], None]] = {
@@ -342,6 +361,7 @@ class Engine:
             portfolio=self.portfolio,
             risk=risk_results(self.risk),
             risk_records=hooks.records if hooks is not None else (),
+            fill_logs={symbol: cols.log() for symbol, cols in self._fill_columns.items()},
         )
 
     def on_timer(self, ts: int) -> None:
@@ -365,7 +385,7 @@ class Engine:
 
     @property
     def fills(self) -> list[Fill]:
-        """Fills so far (a copy)."""
+        """Fills so far (a copy; empty with ``retain_fills`` off)."""
         return list(self._fills)
 
     @property
@@ -378,34 +398,45 @@ class Engine:
     def _on_candle(self, event: CandleClosed) -> None:
         ts = event.ts_event
         pending = self._pending_ts
+        portfolio = self.portfolio
         if ts != pending:
             if pending >= 0:
-                self._equity.record(pending, self.portfolio.equity())
+                self._equity.record(pending, portfolio.equity())
             self._pending_ts = ts
         self._started = True
-        if self._advance is not None:
-            self._advance(event.ts_recv)
+        advance = self._advance
+        if advance is not None:
+            advance(event.ts_recv)
         reports = self.venue.on_market_event(event)
         if reports:
             self._apply_reports(reports)
+        symbol = event.symbol
         extra = None
         if self._books:
             builder = self._books.get(event.timeframe)
-            if builder is not None and builder.watches(event.symbol):
-                extra = builder.row(event.symbol, event.open_time)
+            if builder is not None and builder.watches(symbol):
+                extra = builder.row(symbol, event.open_time)
         buffer = self.market.on_candle(event, extra)
-        self.portfolio.mark(event.symbol, event.close)
+        portfolio.mark(symbol, event.close)
         hooks = self._hooks
         if hooks is not None:
             self._poll_risk(hooks)
-            hooks.on_equity(ts, self.portfolio.equity())
+            hooks.on_equity(ts, portfolio.equity())
             for intent in hooks.on_bar(event):
                 self._send_risk_intent(intent, event.close)
-        slots = self._by_series.get((event.symbol, event.timeframe))
+        timeframe = event.timeframe
+        route = self._last_route
+        if route is not None and symbol is route[0] and timeframe is route[1]:
+            slots = route[2]  # the same series as the last candle (same name objects)
+        else:
+            slots = self._by_series.get((symbol, timeframe))
+            self._last_route = (symbol, timeframe, slots)
         if slots is not None:
+            open_time = event.open_time
             for slot in slots:
                 flags = slot.source.on_candle(event, buffer)
-                slot.last_open, slot.last_flags = event.open_time, flags
+                slot.last_open = open_time
+                slot.last_flags = flags
                 if flags and slot.order_id is None:
                     self._act(slot, flags, event)
 
@@ -563,7 +594,12 @@ class Engine:
             fill = orders.apply(report)
             if fill is not None:
                 outcome = self.portfolio.apply_fill(fill)
-                self._fills.append(fill)
+                if self._retain_fills:
+                    self._fills.append(fill)
+                columns = self._fill_columns.get(fill.symbol)
+                if columns is None:
+                    columns = self._fill_columns[fill.symbol] = FillColumns()
+                columns.append(fill)
                 if hooks is not None and outcome.applied:
                     self._risk_fill(hooks, fill, outcome)
             order = orders.order(report.client_order_id)

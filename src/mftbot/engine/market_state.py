@@ -71,25 +71,31 @@ class CandleBuffer:
         from a bar is NaN there, so every column stays aligned with the candles.
         """
         times = self._time
-        if times and event.open_time <= times[-1]:
-            raise MarketStateError(
-                f"{event.symbol} {event.timeframe}: candle opening at {event.open_time} is not "
-                f"after the last one ({times[-1]})"
-            )
-        if len(times) >= 2 * self.maxlen:
-            cut = len(times) - self.maxlen
-            for column in (self._open, self._high, self._low, self._close, self._volume, times):
-                del column[:cut]
-            for values in self._extra.values():
-                del values[:cut]
+        open_time = event.open_time
+        if times:
+            if open_time <= times[-1]:
+                raise MarketStateError(
+                    f"{event.symbol} {event.timeframe}: candle opening at {open_time} is not "
+                    f"after the last one ({times[-1]})"
+                )
+            if len(times) >= 2 * self.maxlen:
+                self._trim()
         if extra or self._extra:
             self._append_extra(len(times), extra or {})
-        times.append(event.open_time)
+        times.append(open_time)
         self._open.append(event.open)
         self._high.append(event.high)
         self._low.append(event.low)
         self._close.append(event.close)
         self._volume.append(event.volume)
+
+    def _trim(self) -> None:
+        """Keep the last ``maxlen`` bars."""
+        cut = len(self._time) - self.maxlen
+        for column in (self._open, self._high, self._low, self._close, self._volume, self._time):
+            del column[:cut]
+        for values in self._extra.values():
+            del values[:cut]
 
     def _append_extra(self, rows: int, extra: Mapping[str, float]) -> None:
         columns = self._extra
@@ -172,6 +178,9 @@ class MarketState:
         self.trade_maxlen = trade_maxlen
         self._symbols: dict[str, SymbolState] = {}
         self._books: dict[tuple[str, str], BookSynchronizer | _PlainBook] = {}
+        self._last_series: tuple[str, str, SymbolState, CandleBuffer] | None = None
+        """(symbol, timeframe, state, buffer) of the last candle: a feed of one series passes
+        the same name objects every bar, so an identity check skips the lookups."""
 
     def symbol(self, symbol: str) -> SymbolState:
         """The state of ``symbol`` (created empty on first use)."""
@@ -220,12 +229,14 @@ class MarketState:
     ) -> CandleBuffer:
         """Add a closed candle (with its ``extra`` columns, if any); return its series
         buffer."""
-        state = self._symbols.get(event.symbol)
-        if state is None:
-            state = self.symbol(event.symbol)
-        buffer = state.candles.get(event.timeframe)
-        if buffer is None:
-            buffer = self.candles(event.symbol, event.timeframe)
+        symbol, timeframe = event.symbol, event.timeframe
+        last = self._last_series
+        if last is not None and symbol is last[0] and timeframe is last[1]:
+            state, buffer = last[2], last[3]  # the same series as the last candle
+        else:
+            state = self.symbol(symbol)
+            buffer = self.candles(symbol, timeframe)
+            self._last_series = (symbol, timeframe, state, buffer)
         buffer.append(event, extra)
         state.last_price = event.close
         state.last_ts = event.ts_event

@@ -233,6 +233,9 @@ class Portfolio:
         self._last_funding_ts: dict[str, int] = {}
         self._curve: list[EquitySnapshot] = []
         self._position_seq = 0
+        self._open_by_ccy: dict[str, tuple[tuple[Position, bool], ...]] = {}
+        """Per currency: the open positions, in :attr:`positions` order, with "is a perp"
+        (rebuilt when a position opens or closes or an instrument changes)."""
         for currency, amount in (cash or {}).items():
             self.deposit(currency, amount)
 
@@ -244,6 +247,7 @@ class Portfolio:
         if current != instrument and instrument.symbol in self._positions:
             raise PortfolioError(f"{instrument.symbol}: cannot change terms with a position open")
         self._instruments[instrument.symbol] = instrument
+        self._open_by_ccy.clear()
 
     def instrument(self, symbol: str) -> Instrument:
         """The instrument of ``symbol`` (registered with defaults on first use)."""
@@ -349,12 +353,13 @@ class Portfolio:
             raise PortfolioError(f"{symbol}: no position to abandon")
         pos.abandon(ts, reason)
         del self._positions[symbol]
+        self._open_by_ccy.clear()
         self._archive(pos)
         return pos
 
     def mark(self, symbol: str, price: float) -> None:
         """Set the mark price of ``symbol`` (fills also set it, to the fill price)."""
-        if not (math.isfinite(price) and price > 0):
+        if not 0.0 < price < math.inf:  # NaN fails too
             raise PortfolioError(f"{symbol}: mark price must be finite and > 0, got {price}")
         self._marks[symbol] = price
 
@@ -372,25 +377,32 @@ class Portfolio:
 
     def unrealised_pnl(self, currency: str | None = None) -> float:
         """Unrealised PnL of all open positions settled in ``currency``."""
-        return sum(self._unrealised(p) for p in self._open_in(currency or self.account_currency))
+        return sum(self._unrealised(p) for p, _ in self._held(currency or self.account_currency))
 
     def used_margin(self, currency: str | None = None) -> float:
         """Initial margin locked by perp positions: ``Σ qty × entry / leverage``."""
         ccy = currency or self.account_currency
-        return sum(self._margin(p) for p in self._open_in(ccy) if self._is_perp(p.symbol))
+        return sum(self._margin(p) for p, perp in self._held(ccy) if perp)
 
     def available(self, currency: str | None = None) -> float:
         """Cash free for new exposure: ``cash − used margin + min(0, perp unrealised PnL)``."""
         ccy = currency or self.account_currency
-        perp_upnl = sum(self._unrealised(p) for p in self._open_in(ccy) if self._is_perp(p.symbol))
-        return self.cash(ccy) - self.used_margin(ccy) + min(0.0, perp_upnl)
+        held = self._held(ccy)
+        cash = self._books.cash.get(ccy, 0.0)
+        if not held:
+            return cash + 0.0  # as below with empty sums (-0.0 becomes 0.0 there too)
+        perp_upnl = sum(self._unrealised(p) for p, perp in held if perp)
+        return cash - self.used_margin(ccy) + min(0.0, perp_upnl)
 
     def equity(self, currency: str | None = None) -> float:
         """``cash + Σ spot qty × mark + Σ perp unrealised PnL`` in ``currency``."""
         ccy = currency or self.account_currency
-        total = self.cash(ccy)
-        for pos in self._open_in(ccy):
-            if self._is_perp(pos.symbol):
+        total = self._books.cash.get(ccy, 0.0)
+        held = self._open_by_ccy.get(ccy)
+        if held is None:
+            held = self._held(ccy)
+        for pos, perp in held:
+            if perp:
                 total += self._unrealised(pos)
             elif pos.qty > 0:
                 total += pos.qty * self.mark_price(pos.symbol)
@@ -625,12 +637,14 @@ class Portfolio:
         self._position_seq += 1
         pos = Position(f"{symbol}#{self._position_seq}", symbol, side, ts)
         self._positions[symbol] = pos
+        self._open_by_ccy.clear()
         return pos
 
     def _archive_if_closed(self, pos: Position) -> Position | None:
         if pos.qty > 0:
             return None
         del self._positions[pos.symbol]
+        self._open_by_ccy.clear()
         self._archive(pos)
         return pos
 
@@ -638,6 +652,16 @@ class Portfolio:
         self._closed_count += 1
         if self.keep_closed:
             self._closed.append(pos)
+
+    def _held(self, currency: str) -> tuple[tuple[Position, bool], ...]:
+        """The open positions settled in ``currency`` with "is a perp", in :attr:`positions`
+        order (cached until a position opens or closes or an instrument changes)."""
+        held = self._open_by_ccy.get(currency)
+        if held is None:
+            held = self._open_by_ccy[currency] = tuple(
+                (p, self._is_perp(p.symbol)) for p in self._open_in(currency)
+            )
+        return held
 
     def _open_in(self, currency: str) -> Iterable[Position]:
         return (p for p in self._positions.values() if self._quote(p.symbol) == currency)

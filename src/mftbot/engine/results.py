@@ -65,6 +65,41 @@ class FillLog:
         )
 
 
+class FillColumns:
+    """Fills of one symbol appended as they come, in columns (a few dozen bytes per fill
+    instead of a :class:`Fill` object); :meth:`log` gives the :class:`FillLog`."""
+
+    __slots__ = ("_fee", "_price", "_qty", "_side", "_ts")
+
+    def __init__(self) -> None:
+        self._ts = array("q")
+        self._side = array("b")
+        self._price = array("d")
+        self._qty = array("d")
+        self._fee = array("d")
+
+    def append(self, fill: Fill) -> None:
+        """Add one fill (its fee as given: in the quote currency for a :class:`FillLog`)."""
+        self._ts.append(fill.ts)
+        self._side.append(1 if fill.side == Side.BUY else -1)
+        self._price.append(fill.price)
+        self._qty.append(fill.qty)
+        self._fee.append(fill.fee)
+
+    def __len__(self) -> int:
+        return len(self._ts)
+
+    def log(self) -> FillLog:
+        """The fills so far, as new arrays."""
+        return FillLog(
+            ts=np.array(self._ts, dtype=np.int64),
+            side=np.array(self._side, dtype=np.int8),
+            price=np.array(self._price, dtype=np.float64),
+            qty=np.array(self._qty, dtype=np.float64),
+            fee=np.array(self._fee, dtype=np.float64),
+        )
+
+
 class EquityCurve:
     """Account equity after each bar: ``ts`` is the bar's close time (ns).
 
@@ -153,7 +188,9 @@ class EquityRecorder:
             self._shared = False
         last = self._last
         runs = self._runs
-        if last is None:
+        if last is not None and ts - last == runs[-2] and runs[-1] > 1:
+            runs[-1] += 1  # the common case: the next point of a run (its step is > 0)
+        elif last is None:
             runs.extend((ts, 0, 1))
         elif ts == last:
             self._equity[-1] = equity

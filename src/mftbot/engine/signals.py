@@ -19,7 +19,6 @@ profit per row, NaN where none, as causal as ``populate``), the stop and target 
 from __future__ import annotations
 
 import math
-from array import array
 from typing import Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
@@ -142,8 +141,10 @@ class PrecomputedSignals:
     def __init__(self, strategy: Strategy, history: CandleArrays) -> None:
         self.strategy = strategy
         self.signals = _checked(strategy, strategy.populate(history), len(history))
-        self._flags = array("b", self.signals.flags().tobytes())
-        self._times = array("q", history.time_ns.astype(np.int64).tobytes())
+        # Memoryviews over the arrays: indexing gives Python ints as fast as an ``array``
+        # would, without copying the series (the times view the history's own buffer).
+        self._flags = np.ascontiguousarray(self.signals.flags(), dtype=np.int8).data
+        self._times = np.ascontiguousarray(history.time_ns, dtype=np.int64).data
         self._next = 0
         self._history = history
         self._protection: tuple[FloatArray, FloatArray] | None = None
