@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import talib
 from numpy.lib.stride_tricks import sliding_window_view
 
 from mftbot.analysis import book_metrics
@@ -17,7 +18,7 @@ from mftbot.analysis.levels import swing_points
 from mftbot.analysis.registry import CandleArrays
 from mftbot.data.candles import read_candles
 from mftbot.strategies import get_strategy, momentum, supertrend, volume_profile, vwap
-from mftbot.strategies._inputs import candles_ok, clip01
+from mftbot.strategies._inputs import candles_ok, clip01, ta
 from mftbot.strategies.base import Signals
 from mftbot.strategies.book_base import window_sum
 
@@ -106,12 +107,30 @@ def test_swing_points_match_sliding_window_definition(real: CandleArrays) -> Non
         assert (swings.price == np.where(swings.kind > 0, h[swings.bar], lo[swings.bar])).all()
 
 
-def test_window_sum_matches_book_metrics() -> None:
+def test_window_sum_matches_numpy_sums() -> None:
     rng = np.random.default_rng(3)
-    x = rng.random(400) * 1e3
+    x = rng.standard_normal(400) * 10.0 ** rng.uniform(-5, 5, 400)
     x[50] = np.nan
     for window in (1, 3, 30):
-        assert same(window_sum(x, window), book_metrics.window_sum(x, window))
+        want = np.full(x.size, np.nan)
+        want[window - 1 :] = sliding_window_view(x, window)[:, 0].copy()
+        for j in range(1, window):  # oldest first, as the numpy definition adds them
+            want[window - 1 :] += sliding_window_view(x, window)[:, j]
+        assert same(window_sum(x, window), want)
+        assert same(book_metrics.window_sum(x, window), want)
+
+
+def test_direct_talib_functions_are_talibs() -> None:
+    rng = np.random.default_rng(5)
+    close = 100.0 + np.cumsum(rng.standard_normal(300))
+    high, low = close + rng.random(300), close - rng.random(300)
+    for name in ("ADX", "ATR", "MAX", "MIN", "ROC", "RSI", "SAR", "SMA"):
+        function = getattr(ta, name)
+        assert function is getattr(talib, name).__wrapped__
+        args = {"ADX": (high, low, close, 14), "ATR": (high, low, close, 14)}
+        args["SAR"] = (high, low, 0.02, 0.2)
+        got = function(*args.get(name, (close, 12)))
+        assert same(got, getattr(talib, name)(*args.get(name, (close, 12))))
 
 
 def test_clip01_and_block_sum_match_numpy() -> None:

@@ -242,20 +242,29 @@ def _check_window(window: int, minimum: int = 1) -> int:
     return int(window)
 
 
+@_jit
+def rolling_sum(x: FloatArray, window: int) -> FloatArray:
+    """:func:`window_sum` without the checks (``window >= 1``), callable from compiled code:
+    each row's sum is added oldest first, as in :func:`window_sum`."""
+    n = x.shape[0]
+    out = np.full(n, np.nan)
+    if n < window:
+        return out
+    m = n - window + 1
+    acc = out[window - 1 :]  # every row's sum advances together (one vectorised loop a lag)
+    acc[:] = x[:m]
+    for j in range(1, window):
+        lag = x[j : j + m]
+        for i in range(m):
+            acc[i] += lag[i]
+    return out
+
+
 def window_sum(x: npt.ArrayLike, window: int) -> FloatArray:
     """Sum of the last ``window`` values at each index, added oldest first (NaN before
-    ``window - 1``; NaN when the window holds a NaN)."""
+    ``window - 1``; NaN when the window holds a NaN); one compiled pass."""
     arr = _series("x", x)
-    w = _check_window(window)
-    n = arr.size
-    out = np.full(n, np.nan)
-    if n >= w:
-        m = n - w + 1
-        acc = arr[:m].copy()
-        for j in range(1, w):
-            acc += arr[j : j + m]
-        out[w - 1 :] = acc
-    return out
+    return rolling_sum(arr, _check_window(window))
 
 
 def _window_dev_sum(

@@ -31,18 +31,23 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import TypeAlias
+from typing import Any, TypeAlias, TypeVar, cast
 
+import numba
 import numpy as np
 import numpy.typing as npt
 from sortedcontainers import SortedList
 
-from mftbot.analysis.book_metrics import BPS, as_levels, window_sum
+from mftbot.analysis.book_metrics import BPS, as_levels, rolling_sum, window_sum
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
+_F = TypeVar("_F", bound=Callable[..., Any])
+_jit_ieee = cast(Callable[[_F], _F], numba.njit(cache=True, error_model="numpy"))
+"""``numba.njit(cache=True)`` with numpy's float division (``x / 0`` is ±inf or NaN)."""
 
 
 def _floats(name: str, x: npt.ArrayLike) -> FloatArray:
@@ -196,22 +201,32 @@ def cvd_divergence(
     _check_thresholds(min_move_bps, min_flow)
     if window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
-    out = np.full(p.size, np.nan)
-    if p.size <= window:
+    return _divergence(p, b, s, window, float(min_move_bps), float(min_flow))
+
+
+@_jit_ieee
+def _divergence(
+    p: FloatArray, b: FloatArray, s: FloatArray, window: int, min_move_bps: float, min_flow: float
+) -> FloatArray:
+    """:func:`cvd_divergence` after its checks, in one compiled pass (the window sums of
+    :func:`~mftbot.analysis.book_metrics.window_sum`, then the rule row by row)."""
+    n = p.shape[0]
+    out = np.full(n, np.nan)
+    if n <= window:
         return out
-    sb = window_sum(b, window)[window:]
-    ss = window_sum(s, window)[window:]
-    total = sb + ss
-    with np.errstate(invalid="ignore", divide="ignore"):
-        flow = (sb - ss) / total
-        move = (p[window:] / p[:-window] - 1.0) * BPS
-    verdict = np.where(
-        (move <= -min_move_bps) & (flow >= min_flow),
-        1.0,
-        np.where((move >= min_move_bps) & (flow <= -min_flow), -1.0, 0.0),
-    )
-    defined = (total > 0) & np.isfinite(move)
-    out[window:] = np.where(defined, verdict, np.nan)
+    sb = rolling_sum(b, window)
+    ss = rolling_sum(s, window)
+    for t in range(window, n):
+        total = sb[t] + ss[t]
+        flow = (sb[t] - ss[t]) / total
+        move = (p[t] / p[t - window] - 1.0) * BPS
+        if total > 0 and np.isfinite(move):
+            if move <= -min_move_bps and flow >= min_flow:
+                out[t] = 1.0
+            elif move >= min_move_bps and flow <= -min_flow:
+                out[t] = -1.0
+            else:
+                out[t] = 0.0
     return out
 
 

@@ -12,16 +12,22 @@ they pass, calls the compiled kernels directly: the result is the wrapper's, bit
 because a valid input is exactly the case where the wrapper passes its arrays through
 unchanged. A window that fails the check takes the wrappers' path, with their error messages
 and leading-NaN handling.
+
+:data:`ta` holds the TA-Lib functions the strategies call, without TA-Lib's pandas / polars
+dispatch wrapper (two scans of the arguments per call): numpy arrays take the same compiled
+function either way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
 import numpy.typing as npt
+import talib
 
 from mftbot.analysis.indicators._validate import all_valid
 from mftbot.analysis.registry import CandleArrays
@@ -30,6 +36,18 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 T = TypeVar("T", bound=np.generic)
 njit_ieee = cast(Callable[[_F], _F], numba.njit(cache=True, error_model="numpy"))
 """``numba.njit(cache=True)`` with numpy's float division (``x / 0`` is ±inf or NaN)."""
+
+_TALIB = ("ADX", "ATR", "MAX", "MIN", "ROC", "RSI", "SAR", "SMA")
+
+
+def _direct(name: str) -> Any:
+    function = getattr(talib, name)
+    return getattr(function, "__wrapped__", function)
+
+
+ta: Any = SimpleNamespace(**{name: _direct(name) for name in _TALIB})
+"""``talib.ADX``, ``ATR``, ``MAX``, ``MIN``, ``ROC``, ``RSI``, ``SAR``, ``SMA`` for numpy
+arrays (see the module docstring)."""
 
 _last: tuple[CandleArrays | None, bool] = (None, False)
 

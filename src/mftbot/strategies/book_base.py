@@ -13,8 +13,8 @@ from typing import Any, ClassVar, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from mftbot.analysis.book_metrics import rolling_sum as rolling_sum
 from mftbot.features.bar_book import BOOK_VALID
-from mftbot.strategies._inputs import njit_ieee
 from mftbot.strategies.base import CandleWindow, StrategyError
 from mftbot.strategies.params import (
     AtrStops,
@@ -96,23 +96,12 @@ def lagged(x: FloatArray, bars: int) -> FloatArray:
     return out
 
 
-@njit_ieee
-def rolling_sum(x: FloatArray, window: int) -> FloatArray:
-    """:func:`window_sum` without the checks, callable from compiled code."""
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    for t in range(window - 1, n):
-        acc = x[t - window + 1]
-        for i in range(t - window + 2, t + 1):
-            acc += x[i]
-        out[t] = acc
-    return out
-
-
 def window_sum(x: FloatArray, window: int) -> FloatArray:
     """Sum of the last ``window`` values at each row, added oldest first (NaN before row
     ``window - 1`` and where the window holds a NaN): the values of
-    :func:`mftbot.analysis.book_metrics.window_sum`, in one compiled pass."""
+    :func:`mftbot.analysis.book_metrics.window_sum`, in one compiled pass
+    (:func:`~mftbot.analysis.book_metrics.rolling_sum`, which compiled strategy passes call
+    directly)."""
     if window < 1:
         raise ValueError(f"window must be an integer >= 1, got {window!r}")
     return rolling_sum(np.ascontiguousarray(x, dtype=np.float64), window)

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from mftbot.analysis.indicators import ichimoku
-from mftbot.strategies._inputs import njit_ieee, previous
+from mftbot.strategies._inputs import candles_ok, njit_ieee, previous
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
@@ -156,7 +156,16 @@ class IchimokuCloud(StopsProtection):
     def populate(self, window: CandleWindow) -> Signals:
         """Long on a Tenkan/Kijun cross up above the cloud; out below Kijun or the cloud."""
         c, close = self.config, window.close
-        ahead = ichimoku(window.high, window.low, close, c.tenkan, c.kijun, c.senkou_b, 0)
+        ahead = ichimoku(
+            window.high,
+            window.low,
+            close,
+            c.tenkan,
+            c.kijun,
+            c.senkou_b,
+            0,
+            checked=candles_ok(window),
+        )
         if len(window) > self.warmup:
             entry, exit_, entry_s, exit_s, confidence = _signals(
                 close,

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import talib
 from pydantic import Field, model_validator
 
 from mftbot.analysis.indicators import roc, rsi, sma
-from mftbot.strategies._inputs import candles_ok, clip01, njit_ieee
+from mftbot.strategies._inputs import candles_ok, clip01, njit_ieee, ta
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
@@ -127,10 +126,10 @@ class Momentum(StopsProtection):
         c, close = self.config, window.close
         if candles_ok(window) and len(window) > self.warmup:
             entry, exit_, entry_s, exit_s, confidence = _signals(
-                talib.ROC(close, c.roc_period),
-                talib.RSI(close, c.rsi_period),
+                ta.ROC(close, c.roc_period),
+                ta.RSI(close, c.rsi_period),
                 window.volume,
-                talib.SMA(window.volume, c.volume_period),
+                ta.SMA(window.volume, c.volume_period),
                 (
                     c.roc_entry,
                     c.roc_exit,

@@ -26,12 +26,11 @@ from typing import Any, TypeVar, cast
 import numba
 import numpy as np
 import numpy.typing as npt
-import talib
 from pydantic import Field, model_validator
 
 from mftbot.analysis.indicators import adx, sar
 from mftbot.analysis.levels import swing_points
-from mftbot.strategies._inputs import candles_ok, clip01
+from mftbot.strategies._inputs import candles_ok, clip01, ta
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
@@ -199,8 +198,8 @@ class SarWave(StopsProtection):
         """Long on a SAR turn up that ends a retracement into the Fibonacci zone."""
         c, high, low, close = self.config, window.high, window.low, window.close
         if candles_ok(window):
-            psar = talib.SAR(high, low, acceleration=c.sar_step, maximum=c.sar_max)
-            trend = talib.ADX(high, low, close, c.adx_period)
+            psar = ta.SAR(high, low, acceleration=c.sar_step, maximum=c.sar_max)
+            trend = ta.ADX(high, low, close, c.adx_period)
         else:
             psar = sar(high, low, c.sar_step, c.sar_max)
             trend = adx(high, low, close, c.adx_period).adx

@@ -19,12 +19,11 @@ footprints / 3. Suggested stops: ATR multiples.
 from __future__ import annotations
 
 import numpy as np
-import talib
 from pydantic import Field
 
 from mftbot.analysis.orderflow import cvd_divergence
 from mftbot.features.bar_book import BOOK_VALID, BUY_VOLUME, IMBALANCE_10, SELL_VOLUME
-from mftbot.strategies._inputs import clip01, njit_ieee
+from mftbot.strategies._inputs import clip01, njit_ieee, ta
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.book_base import (
     BoolArray,
@@ -149,8 +148,8 @@ class SmartMoney(OrderBookStrategy):
             entry, exit_, entry_s, exit_s, confidence = _signals(
                 (open_, high, low, close),
                 (buy, sell, book[IMBALANCE_10], book[BOOK_VALID]),
-                talib.MIN(low, c.swing_bars),
-                talib.MAX(high, c.swing_bars),
+                ta.MIN(low, c.swing_bars),
+                ta.MAX(high, c.swing_bars),
                 div,
                 (
                     c.swing_bars,
@@ -174,8 +173,8 @@ class SmartMoney(OrderBookStrategy):
             moved = close - lagged(open_, c.absorb_bars - 1) if c.absorb_bars > 1 else close - open_
             absorb_up = heavy & (delta <= -c.absorb_delta) & (moved >= 0)
             absorb_down = heavy & (delta >= c.absorb_delta) & (moved <= 0)
-            swing_low = lagged(talib.MIN(low, c.swing_bars), 1)
-            swing_high = lagged(talib.MAX(high, c.swing_bars), 1)
+            swing_low = lagged(ta.MIN(low, c.swing_bars), 1)
+            swing_high = lagged(ta.MAX(high, c.swing_bars), 1)
             hunt_up = (low < swing_low) & (close > swing_low)
             hunt_down = (high > swing_high) & (close < swing_high)
             div = cvd_divergence(

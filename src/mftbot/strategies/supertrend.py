@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import talib
 from pydantic import Field
 
 from mftbot.analysis.indicators import atr, roc, sma, supertrend
-from mftbot.strategies._inputs import candles_ok, clip01, njit_ieee
+from mftbot.strategies._inputs import candles_ok, clip01, njit_ieee, ta
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
@@ -144,12 +143,12 @@ class SuperTrend(StopsProtection):
     def populate(self, window: CandleWindow) -> Signals:
         """Long while the trend is up with momentum and volume; out on a flip or the trail."""
         c, high, low, close = self.config, window.high, window.low, window.close
-        trend = supertrend(high, low, close, c.atr_period, c.multiplier)
         fast = candles_ok(window)
+        trend = supertrend(high, low, close, c.atr_period, c.multiplier, checked=fast)
         if fast:
-            vol_atr = talib.ATR(high, low, close, c.atr_period)
-            change = talib.ROC(close, c.momentum_period)
-            volume_sma = talib.SMA(window.volume, c.volume_period)
+            vol_atr = ta.ATR(high, low, close, c.atr_period)
+            change = ta.ROC(close, c.momentum_period)
+            volume_sma = ta.SMA(window.volume, c.volume_period)
         else:
             vol_atr = atr(high, low, close, c.atr_period)
             change = roc(close, c.momentum_period)
@@ -163,8 +162,8 @@ class SuperTrend(StopsProtection):
                 change,
                 window.volume,
                 volume_sma,
-                talib.MAX(high, c.trail_period),
-                talib.MIN(low, c.trail_period),
+                ta.MAX(high, c.trail_period),
+                ta.MIN(low, c.trail_period),
                 (
                     c.multiplier,
                     c.momentum_min,
@@ -180,8 +179,8 @@ class SuperTrend(StopsProtection):
         with np.errstate(invalid="ignore", divide="ignore"):
             volume_ratio = window.volume / volume_sma
             loud = volume_ratio >= c.volume_mult
-            trail_long = talib.MAX(high, c.trail_period) - c.trail_atr * vol_atr
-            trail_short = talib.MIN(low, c.trail_period) + c.trail_atr * vol_atr
+            trail_long = ta.MAX(high, c.trail_period) - c.trail_atr * vol_atr
+            trail_short = ta.MIN(low, c.trail_period) + c.trail_atr * vol_atr
             exit_ = (trend.direction < 0) | (close < trail_long)
             exit_s = (trend.direction > 0) | (close > trail_short)
             fresh = _bars_since_turn(trend.direction, 1.0) <= c.entry_bars

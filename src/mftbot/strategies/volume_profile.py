@@ -38,12 +38,11 @@ from typing import Any, TypeVar, cast
 import numba
 import numpy as np
 import numpy.typing as npt
-import talib
 from pydantic import Field
 
 from mftbot.analysis.indicators import atr, rolling_volume_profile, sma, volume_profile
 from mftbot.analysis.indicators.volume_profile import range_histogram
-from mftbot.strategies._inputs import candles_ok, previous
+from mftbot.strategies._inputs import candles_ok, previous, ta
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
@@ -248,6 +247,7 @@ class ValueArea(StopsProtection):
     def populate(self, window: CandleWindow) -> Signals:
         """Reversion and breakout entries, crossing exits (see the module docstring)."""
         c, close = self.config, window.close
+        fast = candles_ok(window)
         prof = rolling_volume_profile(
             window.high,
             window.low,
@@ -255,10 +255,11 @@ class ValueArea(StopsProtection):
             window=c.profile_window,
             bins=c.bins,
             value_area=c.value_area,
+            checked=fast,
         )
-        if candles_ok(window):
-            scale = talib.ATR(window.high, window.low, close, c.atr_period)
-            volume_sma = talib.SMA(window.volume, c.volume_period)
+        if fast:
+            scale = ta.ATR(window.high, window.low, close, c.atr_period)
+            volume_sma = ta.SMA(window.volume, c.volume_period)
             entry, exit_, entry_s, exit_s = _rules(
                 close,
                 prof.poc,

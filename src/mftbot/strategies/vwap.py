@@ -35,11 +35,10 @@ from typing import Any, Literal, TypeVar, cast
 import numba
 import numpy as np
 import numpy.typing as npt
-import talib
 from pydantic import Field
 
 from mftbot.analysis.indicators import sma
-from mftbot.strategies._inputs import candles_ok, clip01
+from mftbot.strategies._inputs import candles_ok, clip01, ta
 from mftbot.strategies.base import CandleWindow, Signals, StrategyConfig, register_strategy
 from mftbot.strategies.params import (
     AtrStops,
@@ -286,7 +285,7 @@ class VwapBands(StopsProtection):
         c, close = self.config, window.close
         vwap, sigma, count = vwap_bands(window, c.anchor, c.window)
         if candles_ok(window):
-            ratio = window.volume / talib.SMA(window.volume, c.volume_period)
+            ratio = window.volume / ta.SMA(window.volume, c.volume_period)
             entry, exit_, entry_s, exit_s, confidence = _signals(
                 close,
                 vwap,

@@ -6,7 +6,7 @@ Wilder's, as TA-Lib computes it (first value at bar ``period``); EMA is seeded w
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -121,6 +121,8 @@ def supertrend(
     close: ArrayLike,
     period: int = 10,
     multiplier: float = 3.0,
+    *,
+    checked: bool = False,
 ) -> SupertrendResult:
     """Supertrend on ATR bands around the bar midpoint (TradingView's ``ta.supertrend``).
 
@@ -129,9 +131,19 @@ def supertrend(
     rises. Direction starts at −1 (down) on the first bar with an ATR, turns +1 when the
     close crosses above the upper band and −1 when it crosses below the lower band; the line
     is the lower band in an uptrend and the upper band in a downtrend. Warm-up ``period``.
+
+    ``checked=True`` says the inputs are float64 arrays of one length that already passed
+    :func:`~mftbot.analysis.indicators._validate.prepare`'s checks with no leading NaN (e.g.
+    one window's candles checked once for several indicators): the scan is skipped and the
+    outputs are the same.
     """
     p = check_int("period", period, 1)
     m = check_float("multiplier", multiplier)
+    if checked and cast(FloatArray, close).size:
+        c = cast(FloatArray, close)
+        outputs = SupertrendResult(*(k.empty(c.size) for _ in range(4)))
+        _supertrend(cast(FloatArray, high), cast(FloatArray, low), c, p, m, *outputs)
+        return outputs
     prep = prepare({"high": high, "low": low, "close": close})
     if prep.empty:
         return SupertrendResult(prep.nan(), prep.nan(), prep.nan(), prep.nan())
@@ -153,6 +165,8 @@ def ichimoku(
     kijun: int = 26,
     senkou_b: int = 52,
     displacement: int = 26,
+    *,
+    checked: bool = False,
 ) -> IchimokuResult:
     """Ichimoku Kinko Hyo, every output causal at its index.
 
@@ -169,15 +183,38 @@ def ichimoku(
       ``t - displacement`` and compared with the price then, e.g.
       ``chikou[t] > close[t - displacement]``. It is NaN for the first ``displacement`` bars,
       which have no place to be drawn.
+
+    ``checked=True`` says the inputs are float64 arrays of one length that already passed
+    :func:`~mftbot.analysis.indicators._validate.prepare`'s checks with no leading NaN (e.g.
+    one window's candles checked once for several indicators): the scan is skipped and the
+    outputs are the same.
     """
     t_p = check_int("tenkan", tenkan, 1)
     k_p = check_int("kijun", kijun, 1)
     b_p = check_int("senkou_b", senkou_b, 1)
     disp = check_int("displacement", displacement, 0)
+    if checked and cast(FloatArray, close).size:
+        return _ichimoku(
+            cast(FloatArray, high),
+            cast(FloatArray, low),
+            cast(FloatArray, close),
+            t_p,
+            k_p,
+            b_p,
+            disp,
+        )
     prep = prepare({"high": high, "low": low, "close": close})
     if prep.empty:
         return IchimokuResult(*(prep.nan() for _ in range(5)))
     h, lo, c = prep.arrays
+    lines = _ichimoku(h, lo, c, t_p, k_p, b_p, disp)
+    return IchimokuResult(*(prep.pad(out) for out in lines))
+
+
+def _ichimoku(
+    h: FloatArray, lo: FloatArray, c: FloatArray, t_p: int, k_p: int, b_p: int, disp: int
+) -> IchimokuResult:
+    """:func:`ichimoku` of checked inputs (no leading NaN)."""
     n = c.size
     shown = max(n - disp, 0)  # bars whose cloud is drawn inside the input
     tenkan_line = _midpoint(h, lo, t_p)
@@ -191,9 +228,7 @@ def ichimoku(
     k.rolling_midpoint(h[:shown], lo[:shown], b_p, span_b[n - shown :])
     chikou = c.copy()
     chikou[: min(disp, c.size)] = np.nan
-    return IchimokuResult(
-        *(prep.pad(out) for out in (tenkan_line, kijun_line, span_a, span_b, chikou))
-    )
+    return IchimokuResult(tenkan_line, kijun_line, span_a, span_b, chikou)
 
 
 @jit

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -846,6 +846,7 @@ def rolling_volume_profile(
     window: int = 240,
     bins: int = 24,
     value_area: float = 0.70,
+    checked: bool = False,
 ) -> RollingVolumeProfile:
     """POC, value-area high and low of the profile of the last ``window`` bars, at every bar.
 
@@ -853,17 +854,33 @@ def rolling_volume_profile(
     ``grid_row_size(lowest low, highest high, bins)`` of that window (see the module
     docstring); a window whose prices are all equal gives that price for all three. Warm-up
     ``window - 1``; NaN where the window traded no volume.
+
+    ``checked=True`` says the inputs are float64 arrays of one length that already passed
+    :func:`~mftbot.analysis.indicators._validate.prepare`'s checks with no leading NaN (e.g.
+    one window's candles checked once for several indicators): the scan is skipped and the
+    outputs are the same.
     """
     w = check_int("window", window, 1)
     rows = check_int("bins", bins, 1)
     fraction = _check_fraction(value_area)
+    if checked and cast(FloatArray, high).size:
+        h, lo, v = cast(FloatArray, high), cast(FloatArray, low), cast(FloatArray, volume)
+        return _rolling_profile(h, lo, v, w, rows, fraction)
     prep = prepare({"high": high, "low": low, "volume": volume})
     if prep.empty:
         return RollingVolumeProfile(prep.nan(), prep.nan(), prep.nan())
     h, lo, v = prep.arrays
+    outputs = _rolling_profile(h, lo, v, w, rows, fraction)
+    return RollingVolumeProfile(*(prep.pad(out) for out in outputs))
+
+
+def _rolling_profile(
+    h: FloatArray, lo: FloatArray, v: FloatArray, w: int, rows: int, fraction: float
+) -> RollingVolumeProfile:
+    """:func:`rolling_volume_profile` of checked inputs (no leading NaN)."""
     outputs = RollingVolumeProfile(k.empty(h.size), k.empty(h.size), k.empty(h.size))
     _rolling(h, lo, v, k.window_min(lo, w), k.window_max(h, w), w, rows, fraction, *outputs)
-    return RollingVolumeProfile(*(prep.pad(out) for out in outputs))
+    return outputs
 
 
 range_histogram = _range_histogram
