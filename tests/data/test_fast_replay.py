@@ -19,12 +19,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba.core import types
+from numba.core.dispatcher import Dispatcher
 
 from mftbot.cli.book_cmd import replay_books, summarize
-from mftbot.data.fast_kernels import K_QUOTE, K_SLOW, N_FIELDS, scan_lines
+from mftbot.data import fast_kernels
+from mftbot.data.fast_books import FastBooks
+from mftbot.data.fast_kernels import K_QUOTE, K_SLOW, N_FIELDS, P_SPOT, W_HASHED, scan_lines
 from mftbot.data.quality import BadInputLog
 from mftbot.data.recordings import find_binance_recordings
-from mftbot.domain.book_sync import BookSet
+from mftbot.domain.book_sync import BookSet, TickerCheck
+from mftbot.domain.events import QuoteTick
 
 
 def _replay(files: list[Path], *, fast: bool, **kwargs: Any) -> tuple[BookSet, BadInputLog]:
@@ -416,3 +421,92 @@ def test_scanner_leaves_other_number_forms_to_the_reference_reader(text: str) ->
         f'1 {{"stream":"s@bookTicker","data":{{"u":5,"b":"{text}","B":"1","a":"2","A":"1"}}}}'
     ).encode()
     assert _scan_one(line)[0] == K_SLOW
+
+
+@pytest.mark.parametrize(
+    ("text", "fast"),
+    [
+        ("0.1", True),
+        ("61234.56000000", True),
+        ("0.00000001", True),
+        ("9007199254740991", True),  # 2**53 - 1
+        ("123456789012.345600", True),  # 18 digits: trailing zeros stripped to fit 2**53
+        ("0.000000000000000001", True),  # 19 digits: the long form
+        ("1.00000000000000000000", True),
+        ("9007199254740992", False),  # 2**53: not exact as a mantissa
+        ("900719925474099.20", False),
+        ("12345678901234567.890", False),
+    ],
+)
+def test_scanner_number_boundaries(text: str, fast: bool) -> None:
+    line = (
+        f'1 {{"stream":"s@bookTicker","data":{{"u":5,"b":"1.5","B":"{text}","a":"2","A":"1"}}}}'
+    ).encode()
+    kind, values = _scan_one(line)
+    assert kind == (K_QUOTE if fast else K_SLOW)
+    if fast:
+        assert values == [1.5, float(text), 2.0, 1.0]
+
+
+def test_kernel_signatures_stay_cacheable() -> None:
+    """An omitted argument with an array default keys the signature by that array object,
+    which the disk cache never matches in a new process: every call would recompile."""
+    _scan_one(b'1 {"stream":"s@bookTicker","data":{"u":5,"b":"1","B":"1","a":"2","A":"1"}}')
+    compiled = [v for v in vars(fast_kernels).values() if isinstance(v, Dispatcher)]
+    assert scan_lines in compiled
+    for dispatcher in compiled:
+        for signature in dispatcher.signatures:
+            for arg in signature:
+                assert not (isinstance(arg, types.Omitted) and isinstance(arg.value, np.ndarray))
+
+
+class _Top:
+    """What :meth:`TickerCheck.on_book` reads of a book."""
+
+    def __init__(self, update_id: int, top: tuple[float, float, float, float]) -> None:
+        self.update_id = update_id
+        self._top = top
+
+    def top_of_book(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        bp, bs, ap, a_s = self._top
+        return (bp, bs), (ap, a_s)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ticker_kernels_match_ticker_check(seed: int) -> None:
+    """Random book updates and tickers (ids repeating, going back, jumping ahead) through the
+    compiled check and :class:`TickerCheck`, with a small window: same counts and state.
+    Both forms of the waiting queue (ordered, and indexed when ids go back) are used."""
+    rng = random.Random(seed)
+    keep = 8
+    ref = TickerCheck(keep=keep)
+    fast = FastBooks(keep, books=1)
+    sync = BookSet().entry("binance", "BTC/USDT").sync
+    fast.attach(0, sync, P_SPOT)
+    tops = [(1.0, 2.0, 3.0, 4.0), (1.5, 2.0, 3.0, 4.0), (1.0, 2.5, 3.0, 4.0)]
+    uid = 100
+    modes = set()
+    for _ in range(3000):
+        uid = max(1, uid + rng.choice((0, 1, 1, 2, 3, 7, -1, -4)))
+        top = rng.choice(tops)
+        if rng.random() < 0.3:
+            book_id = uid + rng.choice((0, 0, 0, -2, 1))
+            ref.on_book(_Top(book_id, top))  # type: ignore[arg-type]
+            fast.on_book(0, _Top(book_id, top))  # type: ignore[arg-type]
+        else:
+            quote_id = uid + rng.choice((0, 1, 2, 5, 9, -3))
+            quote = QuoteTick("binance", "BTC/USDT", 1, 2, *rng.choice(tops), quote_id)
+            ref.on_quote(quote)
+            fast.on_quote(0, quote)
+        modes.add(int(fast.ints[0, W_HASHED]))
+    assert modes == {0, 1}
+    mine = TickerCheck(keep=keep)
+    fast.finish(0, mine)
+    assert (mine.aligned, mine.mismatched, mine.quotes) == (ref.aligned, ref.mismatched, ref.quotes)
+    assert mine.aligned > 0
+    assert mine.mismatched > 0
+    assert mine.mismatches == ref.mismatches
+    assert mine._last_id == ref._last_id
+    assert list(mine._top_ids) == list(ref._top_ids)
+    assert list(mine._tops.items()) == list(ref._tops.items())
+    assert list(mine._waiting.items()) == list(ref._waiting.items())

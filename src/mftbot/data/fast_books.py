@@ -36,7 +36,6 @@ from mftbot.data.fast_kernels import (
     load_side,
     rebuild_heap,
     rehash,
-    tget,
     ticker_on_book,
     ticker_on_quote,
 )
@@ -252,11 +251,15 @@ class FastBooks:
         head, count = int(row[T_HEAD]), int(row[T_COUNT])
         ids = [int(self.ring[b, (head + k) % self.keep]) for k in range(count)]
         tickers._top_ids = deque(ids)
+        # The id table's entries in one go (no compiled call per id), then in ring order.
+        used = np.flatnonzero(self.tops[1][b])
+        table = dict(
+            zip(self.tops[0][b, used].tolist(), self.tops[2][b, used].tolist(), strict=True)
+        )
         tickers._tops = {}
         for uid in ids:
-            slot = tget(self.tops, b, uid)
-            if slot >= 0:
-                top = self.tops[2][b, slot].tolist()
+            top = table.get(uid)
+            if top is not None:
                 tickers._tops[uid] = (_level(top[0], top[1]), _level(top[2], top[3]))
         sync = self.sync_of(b)
         tickers._waiting = {}

@@ -32,7 +32,11 @@ import numba
 import numpy as np
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-_njit = cast(Callable[[_F], _F], numba.njit(cache=True, nogil=True))
+# ``_nrt=False``: the kernels allocate nothing, and without the runtime no call between them
+# counts references of its array arguments (two atomic calls per array and call otherwise,
+# which cost more than the work of a small kernel).
+_JIT_OPTIONS: Final[dict[str, Any]] = {"cache": True, "nogil": True, "_nrt": False}
+_njit = cast(Callable[[_F], _F], numba.njit(**_JIT_OPTIONS))
 
 _INT64_MAX: Final = (1 << 63) - 1
 
@@ -120,8 +124,8 @@ def _fits(buf: Any, p: int, q: int) -> bool:
 
 
 @_njit
-def _num_str(buf: Any, p: int, e: int, pow10: Any) -> tuple[float, int]:
-    """Decimal string ``"ddd[.ddd]"`` at ``p`` (on the quote): (value, end) or (-1.0, -1).
+def _num_str_long(buf: Any, p: int, e: int, pow10: Any) -> tuple[float, int]:
+    """As :func:`_num_str`, for strings of more than 18 digits (rare).
 
     One pass: the mantissa collects every digit, the fraction's zeros only once a non-zero
     digit follows them (trailing zeros never enter it).
@@ -170,6 +174,56 @@ def _num_str(buf: Any, p: int, e: int, pow10: Any) -> tuple[float, int]:
         return -1.0, -1
     value = float(m) if k == 0 else float(m) / pow10[k]
     return value, p + 1
+
+
+@_njit
+def _num_str(buf: Any, p: int, e: int, pow10: Any) -> tuple[float, int]:
+    """Decimal string ``"ddd[.ddd]"`` at ``p`` (on the quote): (value, end) or (-1.0, -1).
+
+    The digits (at most 18, so no overflow; longer strings go to :func:`_num_str_long`)
+    form an integer mantissa ``m`` and the fraction's length ``k``; ``m / 10**k`` is then
+    one correctly rounded IEEE division of two exact values, the same float as
+    ``float(s)``. Trailing zeros give the same quotient, so they are stripped only when
+    ``m`` or ``k`` is too large for that.
+    """
+    if p >= e or buf[p] != _Q:
+        return -1.0, -1
+    p += 1
+    start = p
+    m = 0
+    while p < e:
+        c = buf[p]
+        if c < _ZERO or c > _NINE:
+            break
+        m = m * 10 + (c - _ZERO)
+        p += 1
+    digits = p - start
+    if digits == 0 or (digits > 1 and buf[start] == _ZERO):
+        return -1.0, -1
+    k = 0
+    if p < e and buf[p] == _DOT:
+        p += 1
+        frac_start = p
+        while p < e:
+            c = buf[p]
+            if c < _ZERO or c > _NINE:
+                break
+            m = m * 10 + (c - _ZERO)
+            p += 1
+        k = p - frac_start
+        if k == 0:
+            return -1.0, -1
+    if digits + k > _MAX_DIGITS:
+        return _num_str_long(buf, start - 1, e, pow10)
+    if p >= e or buf[p] != _Q:
+        return -1.0, -1
+    if m >= _MAX_MANTISSA or k > 22:
+        while k > 0 and m % 10 == 0:
+            m //= 10
+            k -= 1
+        if m >= _MAX_MANTISSA or k > 22:
+            return -1.0, -1
+    return float(m) / pow10[k], p + 1
 
 
 @_njit
@@ -443,7 +497,6 @@ def scan_lines(
     px: Any,
     sz: Any,
     stop_after_slow: bool = False,
-    pow10: Any = _POW10,
 ) -> tuple[int, int, int]:
     """Scan the lines of ``buf[start:end]`` into records (``kinds``, ``ints``, ``px``/``sz``).
 
@@ -460,6 +513,8 @@ def scan_lines(
     p = start
     envelope = _ENVELOPE
     data = _DATA
+    pow10 = _POW10  # a global array is a constant of the compiled code (an argument with a
+    # default would be part of the signature, which the disk cache cannot match again)
     while p < end and r < rcap:
         if r > 0 and n + 4096 > lcap:
             # The level arrays might not hold this line's levels: measure it first.
@@ -553,7 +608,11 @@ T_COUNT: Final = 19
 W_HEAD: Final = 20
 W_TAIL: Final = 21
 W_LIVE: Final = 22
-N_INTS: Final = 23
+W_HASHED: Final = 23
+"""1 while the waiting tickers are indexed by the ``wpos`` table; 0 (the usual case) while
+their ids increase in queue order, all alive from ``W_HEAD`` to ``W_TAIL``: then the queue
+is searched in place and ``wpos`` is empty."""
+N_INTS: Final = 24
 
 S_AWAITING: Final = 0
 S_SYNCING: Final = 1
@@ -926,6 +985,9 @@ def ticker_on_book(
         ints[b, T_LAST] = uid
     if ints[b, W_LIVE] == 0:
         return
+    if ints[b, W_HASHED] == 0:
+        _sorted_on_book(ints, wids, wvals, walive, samples, sample_ids, b, uid, top)
+        return
     slot = tget(wpos, b, uid)
     if slot >= 0:
         pos = int(wpos[2][b, slot, 0])
@@ -947,7 +1009,40 @@ def ticker_on_book(
         head += 1
     if ints[b, W_LIVE] == 0:
         head = tail = 0
+        ints[b, W_HASHED] = 0  # every entry left ``wpos``: back to the ordered queue
     ints[b, W_HEAD] = head
+    ints[b, W_TAIL] = tail
+
+
+@_njit
+def _sorted_on_book(
+    ints: Any,
+    wids: Any,
+    wvals: Any,
+    walive: Any,
+    samples: Any,
+    sample_ids: Any,
+    b: int,
+    uid: int,
+    top: tuple[float, float, float, float],
+) -> None:
+    """The waiting part of :func:`ticker_on_book` for an ordered queue: the tickers up to
+    ``uid`` are its oldest ones; the one for ``uid`` (if any) is compared, all are dropped."""
+    head = ints[b, W_HEAD]
+    tail = ints[b, W_TAIL]
+    i = head
+    while i < tail and wids[b, i] < uid:
+        walive[b, i] = 0
+        i += 1
+    if i < tail and wids[b, i] == uid:
+        walive[b, i] = 0
+        quote = (wvals[b, i, 0], wvals[b, i, 1], wvals[b, i, 2], wvals[b, i, 3])
+        _compare(ints, samples, sample_ids, b, uid, quote, top)
+        i += 1
+    ints[b, W_LIVE] -= i - head
+    if i == tail:
+        i = tail = 0
+    ints[b, W_HEAD] = i
     ints[b, W_TAIL] = tail
 
 
@@ -972,6 +1067,10 @@ def ticker_on_quote(
     """:meth:`TickerCheck.on_quote` for a ticker of book ``b`` with update id ``uid``."""
     ints[b, T_QUOTES] += 1
     if uid > ints[b, T_LAST]:  # ahead of the book: wait for it
+        if ints[b, W_HASHED] == 0 and _sorted_wait(
+            ints, wpos, wids, wvals, wts, walive, keep, b, uid, quote, ts_event, ts_recv
+        ):
+            return
         slot = tget(wpos, b, uid)
         pos = -1 if slot < 0 else int(wpos[2][b, slot, 0])
         if pos < 0:
@@ -1006,6 +1105,60 @@ def ticker_on_quote(
 
 
 @_njit
+def _sorted_wait(
+    ints: Any,
+    wpos: Any,
+    wids: Any,
+    wvals: Any,
+    wts: Any,
+    walive: Any,
+    keep: int,
+    b: int,
+    uid: int,
+    quote: tuple[float, float, float, float],
+    ts_event: int,
+    ts_recv: int,
+) -> bool:
+    """Queue a ticker ahead of the book in an ordered queue; False when its id breaks the
+    order, after moving the queue into ``wpos`` (the caller then queues it that way)."""
+    head = ints[b, W_HEAD]
+    tail = ints[b, W_TAIL]
+    if tail > head and uid <= wids[b, tail - 1]:
+        lo, hi = head, tail - 1  # the ids increase: bisect
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if wids[b, mid] < uid:
+                lo = mid + 1
+            else:
+                hi = mid
+        if wids[b, lo] != uid:
+            for i in range(head, tail):
+                wpos[2][b, _tput(wpos, b, wids[b, i]), 0] = i
+            ints[b, W_HASHED] = 1
+            return False
+        pos = lo  # a new ticker for a waiting id takes its place
+    else:
+        if tail == wids.shape[1]:
+            tail = _compact(ints, wpos, wids, wvals, wts, walive, b)
+        pos = tail
+        wids[b, pos] = uid
+        walive[b, pos] = 1
+        ints[b, W_TAIL] = tail + 1
+        ints[b, W_LIVE] += 1
+        if ints[b, W_LIVE] > keep:  # drop the oldest
+            walive[b, ints[b, W_HEAD]] = 0
+            ints[b, W_HEAD] += 1
+            ints[b, W_LIVE] -= 1
+    wvals[b, pos, 0] = quote[0]
+    wvals[b, pos, 1] = quote[1]
+    wvals[b, pos, 2] = quote[2]
+    wvals[b, pos, 3] = quote[3]
+    wts[b, pos, 0] = ts_event
+    wts[b, pos, 1] = ts_recv
+    return True
+
+
+@_njit
 def _compact(ints: Any, wpos: Any, wids: Any, wvals: Any, wts: Any, walive: Any, b: int) -> int:
     """Move the live waiting tickers to the front, in order; returns the new tail."""
     out = 0
@@ -1017,7 +1170,8 @@ def _compact(ints: Any, wpos: Any, wids: Any, wvals: Any, wts: Any, walive: Any,
                 wvals[b, out, k] = wvals[b, i, k]
             wts[b, out, 0] = wts[b, i, 0]
             wts[b, out, 1] = wts[b, i, 1]
-            wpos[2][b, tget(wpos, b, wids[b, out]), 0] = out
+            if ints[b, W_HASHED]:
+                wpos[2][b, tget(wpos, b, wids[b, out]), 0] = out
             out += 1
     for i in range(out, wids.shape[1]):
         walive[b, i] = 0

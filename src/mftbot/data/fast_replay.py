@@ -5,12 +5,13 @@ It gives the same books, counters, ticker checks and bad-input counts as routing
 
 * each stream (the files of one venue and symbol, chained in date order, as
   :func:`~mftbot.data.replay.group_files` says) is read in chunks of lines; the compiled
-  scanner (:mod:`mftbot.data.fast_scan`) turns the common lines into array records and hands
-  every other line to the reference reader (:meth:`BinanceReader.decode_line`), whose event
-  is kept as it is. Bybit files go through their reference reader whole.
+  scanner (:func:`~mftbot.data.fast_kernels.scan_lines`) turns the common lines into array
+  records and hands every other line to the reference reader
+  (:meth:`BinanceReader.decode_line`), whose event is kept as it is.
+  Bybit files go through their reference reader whole.
 * a compiled loop merges the streams' records by ``(ts_recv, stream index)`` exactly as
   :func:`~mftbot.data.replay.merge_streams` does, and applies each to the compiled books of
-  :mod:`mftbot.domain.fast_book`: an in-sequence delta to a live book, a bookTicker to its
+  :mod:`mftbot.data.fast_books`: an in-sequence delta to a live book, a bookTicker to its
   ticker check, a trade to the count. Anything else (a snapshot, a delta out of sequence or
   before the snapshot, a crossed book, a stale check, a reference event) returns to Python,
   which hands the book's state to its synchronizer, lets it decide, and takes the state back.
