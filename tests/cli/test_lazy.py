@@ -53,3 +53,20 @@ def test_unknown_commands_and_bad_entries_are_errors() -> None:
         load_command("nothing", LazyEntry("mftbot.cli.backtest_cmd", "app", "x"))
     with pytest.raises(TypeError):
         load_command("x", LazyEntry("mftbot.cli.lazy", "LazyEntry", "x"))
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_commands_help_imports_no_heavy_library(name: str) -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from mftbot.cli import app\n"
+        "result = CliRunner().invoke(app, [sys.argv[1], '--help'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "heavy = {'pandas', 'pyarrow', 'numba', 'sqlalchemy', 'alembic'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, name], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", f"mftbot {name} --help loads {done.stdout.strip()}"

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mftbot.cli.ml_cmd import app, parse_barrier, parse_horizons
+from mftbot.cli.ml_cmd import PRICE_CHOICES, app, parse_barrier, parse_horizons
 from mftbot.features.catalog import CATALOG, render_markdown, scale_free_names
-from mftbot.features.collector import ROW_COLUMNS, partitions, read_partition
+from mftbot.features.collector import PRICE_COLUMNS, ROW_COLUMNS, partitions, read_partition
 from mftbot.features.labels import LabelError
 from mftbot.features.pipeline import FEATURE_NAMES
 
@@ -50,6 +50,13 @@ def test_features_doc_writes_and_checks(tmp_path: Path) -> None:
     assert runner.invoke(app, ["features-doc", "--check", "--output", str(target)]).exit_code == 0
     target.write_text(render_markdown() + "edited\n", encoding="utf-8")
     assert runner.invoke(app, ["features-doc", "--check", "--output", str(target)]).exit_code == 1
+
+
+def test_help_names_the_collectors_price_columns() -> None:
+    assert PRICE_CHOICES == PRICE_COLUMNS
+    result = CliRunner().invoke(app, ["label", "--help"])
+    assert result.exit_code == 0
+    assert "candle_close" in result.output
 
 
 def test_option_parsers() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,11 +17,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mftbot.core.errors import DataError
-from mftbot.data.fast_replay import replay_into
 from mftbot.data.quality import BadInputLog
 from mftbot.data.replay import replay_files
-from mftbot.domain.book_sync import BookEntry, BookSet
 from mftbot.domain.events import Level
+
+if TYPE_CHECKING:  # the books (numpy, numba) load only when a command runs, not for ``--help``
+    from mftbot.domain.book_sync import BookEntry, BookSet
 
 app = typer.Typer(
     help="Order-book commands: rebuild L2 books from recordings.", no_args_is_help=True
@@ -49,6 +50,8 @@ def replay_books(
     :mod:`mftbot.data.fast_replay` does the work, with the same result; ``fast=False`` routes
     every event through ``BookSet.consume`` (the reference).
     """
+    from mftbot.domain.book_sync import BookSet
+
     log = bad if bad is not None else BadInputLog()
     target = books if books is not None else BookSet(bad=log, stale_after_ns=stale_after_ns)
     if fast and not target.entries and not target.events:
@@ -57,6 +60,8 @@ def replay_books(
         def report(done: int) -> None:
             if progress is not None and task is not None:
                 progress.update(task, events=done)
+
+        from mftbot.data.fast_replay import replay_into
 
         with gc_paused():
             replay_into(paths, target, bad=log, on_progress=report)

@@ -12,20 +12,19 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from mftbot.analysis.lookahead import EntryResult, LookaheadReport, check_lookahead
-from mftbot.analysis.lookahead import synthetic_candles as make_synthetic
-from mftbot.analysis.registry import REGISTRY, CandleArrays
 from mftbot.core.errors import MftbotError
 from mftbot.core.paths import find_data_dir
-from mftbot.data.candles import read_candles
+
+if TYPE_CHECKING:  # pandas and the registry load only when a check runs, not for ``--help``
+    from mftbot.analysis.lookahead import EntryResult, LookaheadReport
+    from mftbot.analysis.registry import CandleArrays
 
 app = typer.Typer(help="Correctness checks over registered computations.", no_args_is_help=True)
 
@@ -67,6 +66,11 @@ def load_providers(modules: list[str], *, optional: bool) -> list[str]:
 def read_candle_file(path: Path) -> CandleArrays:
     """Read candles: freqtrade feather/JSON through the validating reader of
     :mod:`mftbot.data.candles`, or a .parquet/.csv with freqtrade's columns."""
+    import pandas as pd
+
+    from mftbot.analysis.registry import CandleArrays
+    from mftbot.data.candles import read_candles
+
     if not path.is_file():
         raise MftbotError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -125,6 +129,10 @@ def lookahead(
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Truncate the input at random cuts and verify no registered value changes before a cut."""
+    from mftbot.analysis.lookahead import check_lookahead
+    from mftbot.analysis.lookahead import synthetic_candles as make_synthetic
+    from mftbot.analysis.registry import REGISTRY
+
     err = Console(stderr=True)
     try:
         load_providers(list(PROVIDER_MODULES), optional=True)

@@ -5,28 +5,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mftbot.core.config import load_settings
 from mftbot.core.errors import ConfigError, DataError, DataNotFoundError
-from mftbot.data.catalog import ParquetCatalog, WriteStats
-from mftbot.data.importer import (
-    FileFormat,
-    FileReport,
-    UnknownFormatError,
-    detect_format,
-    expand_paths,
-    import_file,
-    precheck,
-)
-from mftbot.data.quality import BadInputLog
+
+if TYPE_CHECKING:  # pandas and pyarrow load only when a command runs, not for ``--help``
+    import pandas as pd
+
+    from mftbot.data.catalog import ParquetCatalog
+    from mftbot.data.importer import FileReport
 
 app = typer.Typer(
     help="Market data: import files into the Parquet catalog, show and list what it holds.",
@@ -46,6 +38,9 @@ def _console(*, stderr: bool = False) -> Console:
 
 
 def _catalog(path: Path | None) -> ParquetCatalog:
+    from mftbot.core.config import load_settings
+    from mftbot.data.catalog import ParquetCatalog
+
     if path is None:
         try:
             path = load_settings().data.catalog_dir
@@ -56,6 +51,8 @@ def _catalog(path: Path | None) -> ParquetCatalog:
 
 
 def _iso(ns: int | None) -> str:
+    import pandas as pd
+
     return "-" if ns is None else pd.Timestamp(ns, unit="ns", tz="UTC").isoformat()
 
 
@@ -63,6 +60,8 @@ def _iso(ns: int | None) -> str:
 
 
 def _summary_table(reports: Sequence[FileReport]) -> Table:
+    from mftbot.data.catalog import WriteStats
+
     totals: dict[tuple[str, str, str], WriteStats] = {}
     files: dict[tuple[str, str, str], int] = defaultdict(int)
     for report in reports:
@@ -127,6 +126,16 @@ def import_cmd(
     (exit 2). A read error stops at that file (exit 1); files before it stay imported, and
     importing them again is a no-op.
     """
+    from mftbot.data.importer import (
+        FileFormat,
+        UnknownFormatError,
+        detect_format,
+        expand_paths,
+        import_file,
+        precheck,
+    )
+    from mftbot.data.quality import BadInputLog
+
     err = _console(stderr=True)
     out = _console()
     target = _catalog(catalog)
@@ -179,6 +188,9 @@ def import_cmd(
 
 
 def _cell(value: Any) -> str:
+    import numpy as np
+    import pandas as pd
+
     if isinstance(value, list | tuple | np.ndarray):
         items = list(value)
         return f"[{len(items)}] {items[0]:.10g}…" if items else "[0]"
@@ -192,6 +204,8 @@ def _cell(value: Any) -> str:
 
 
 def _rows_table(frame: pd.DataFrame, title: str) -> Table:
+    import pandas as pd
+
     table = Table(title=title)
     table.add_column("time")
     for name in frame.columns:

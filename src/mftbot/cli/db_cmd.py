@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import URL
-from sqlalchemy.exc import SQLAlchemyError
 
-from mftbot.core.config import load_settings
 from mftbot.core.errors import ConfigError, StorageError
-from mftbot.storage.database import Database, parse_url, redacted
-from mftbot.storage.migrate import head_revision, upgrade_sql
+
+if TYPE_CHECKING:  # SQLAlchemy and Alembic load only when a command runs, not for ``--help``
+    from sqlalchemy import URL
+
+    from mftbot.storage.database import Database
 
 app = typer.Typer(help="Manage the state database (schema migrations).", no_args_is_help=True)
 
@@ -35,6 +35,9 @@ def _fail(exc: Exception) -> typer.Exit:
 
 def _resolve_url(url: str | None, config: Path | None) -> URL:
     """``--url`` wins; else the settings (config file plus environment)."""
+    from mftbot.core.config import load_settings
+    from mftbot.storage.database import parse_url
+
     try:
         return parse_url(url if url is not None else load_settings(config).database.url)
     except (ConfigError, StorageError) as exc:
@@ -44,6 +47,10 @@ def _resolve_url(url: str | None, config: Path | None) -> URL:
 @contextmanager
 def _database(url: URL) -> Iterator[Database]:
     """Open the database, turning every expected failure into a message and exit code 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from mftbot.storage.database import Database
+
     try:
         with Database(url) as db:
             yield db
@@ -54,12 +61,16 @@ def _database(url: URL) -> Iterator[Database]:
 
 
 def _describe(revision: str | None) -> str:
+    from mftbot.storage.migrate import head_revision
+
     if revision is None:
         return "base (empty)"
     return f"{revision} (head)" if revision == head_revision() else revision
 
 
 def _migrate(db: Database, step: Callable[[], None], verb: str) -> None:
+    from mftbot.storage.database import redacted
+
     before = db.current_revision()
     step()
     after = db.current_revision()
@@ -78,6 +89,8 @@ def upgrade(
     ] = False,
 ) -> None:
     """Create or migrate the schema up to the newest revision (safe to run repeatedly)."""
+    from mftbot.storage.migrate import upgrade_sql
+
     target = _resolve_url(url, config)
     if sql:
         try:
@@ -92,6 +105,9 @@ def upgrade(
 @app.command("current")
 def current(url: UrlOption = None, config: ConfigOption = None) -> None:
     """Show the revision the database is at, and whether it is the newest."""
+    from mftbot.storage.database import redacted
+    from mftbot.storage.migrate import head_revision
+
     target = _resolve_url(url, config)
     path = target.database
     is_file = target.get_backend_name() == "sqlite" and path and path != ":memory:"
@@ -116,6 +132,8 @@ def downgrade(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Migrate the schema down to REVISION; tables above it are dropped with their data."""
+    from mftbot.storage.database import redacted
+
     with _database(_resolve_url(url, config)) as db:
         if not yes:
             typer.confirm(

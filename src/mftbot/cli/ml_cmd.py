@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,27 +17,33 @@ from rich.table import Table
 
 from mftbot.core.errors import DataError, MftbotError
 from mftbot.core.paths import find_data_dir
-from mftbot.data.recordings import find_binance_recordings
-from mftbot.data.replay import replay_files
-from mftbot.features.collector import PRICE_COLUMNS, FeatureCollector, LabelSpec, Partition
-from mftbot.features.collector import label_dataset as run_labels
-from mftbot.features.labels import BarrierSpec, LabelError, parse_duration_ns
-from mftbot.features.sampling import SamplerConfig
+
+if TYPE_CHECKING:  # the feature stack (numba, pyarrow) loads only when a command runs
+    from mftbot.features.collector import Partition
+    from mftbot.features.labels import BarrierSpec
 
 app = typer.Typer(help="Datasets for machine learning: collect, label, document.")
 
 DOC_PATH = Path("docs/features.md")
 """Where ``features-doc`` writes by default (relative to the working directory)."""
 
+PRICE_CHOICES = ("mid", "best_bid", "best_ask", "last_trade", "candle_close")
+"""The collector's label price columns, named in ``--help`` without importing the collector
+(a test keeps it equal to :data:`mftbot.features.collector.PRICE_COLUMNS`)."""
+
 
 def parse_horizons(text: str) -> tuple[int, ...]:
     """``"5s,30s,1m"`` -> ns; an empty string gives no horizons."""
+    from mftbot.features.labels import parse_duration_ns
+
     return tuple(parse_duration_ns(part) for part in text.split(",") if part.strip())
 
 
 def parse_barrier(text: str) -> tuple[BarrierSpec, int]:
     """``"tp=0.002,sl=0.002,t=60s[,fee=0.001][,side=long|short][,band=0.0005]"`` -> spec and
     time limit (ns). Fractions of the entry price; ``fee`` is the round trip."""
+    from mftbot.features.labels import BarrierSpec, LabelError, parse_duration_ns
+
     fields: dict[str, str] = {}
     for item in text.split(","):
         key, sep, value = item.partition("=")
@@ -82,10 +88,13 @@ def label(
         typer.Option("--barrier", help="triple barrier: tp=0.002,sl=0.002,t=60s[,fee=0.001]"),
     ] = None,
     price: Annotated[
-        str, typer.Option("--price", help=f"price column: {', '.join(PRICE_COLUMNS)}")
+        str, typer.Option("--price", help=f"price column: {', '.join(PRICE_CHOICES)}")
     ] = "mid",
 ) -> None:
     """Add labels (the only forward-looking step) to a dataset written by ``ml collect``."""
+    from mftbot.features.collector import LabelSpec
+    from mftbot.features.collector import label_dataset as run_labels
+
     err = Console(stderr=True)
     try:
         spec_barrier, limit = parse_barrier(barrier) if barrier else (None, 60_000_000_000)
@@ -140,6 +149,12 @@ def collect(
     timeframe: Annotated[str, typer.Option("--timeframe", help="candle timeframe")] = "1m",
 ) -> None:
     """Replay Binance recordings and write feature rows (110 features + label prices)."""
+    from mftbot.data.recordings import find_binance_recordings
+    from mftbot.data.replay import replay_files
+    from mftbot.features.collector import FeatureCollector
+    from mftbot.features.labels import parse_duration_ns
+    from mftbot.features.sampling import SamplerConfig
+
     err = Console(stderr=True)
     try:
         root = find_data_dir(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, Group
@@ -15,9 +15,10 @@ from mftbot.core.errors import ConfigError, DataError, DataNotFoundError
 from mftbot.core.paths import find_data_dir
 from mftbot.data.recordings import find_binance_recordings
 from mftbot.data.replay import replay_files
-from mftbot.data.replay_session import Pacer, ReplaySession, parse_speed
-from mftbot.data.synthetic import DEFAULT_START_NS, SyntheticMarket, SyntheticMarketConfig
-from mftbot.domain.events import MarketEvent
+
+if TYPE_CHECKING:  # numpy and pandas load only when a replay runs, not for ``--help``
+    from mftbot.data.replay_session import ReplaySession
+    from mftbot.domain.events import MarketEvent
 
 SYNTHETIC_SYMBOLS = ("BTC/USDT", "ETH/USDT")
 
@@ -27,6 +28,8 @@ app = typer.Typer(help="Replay recorded market data.")
 def _synthetic_events(
     symbols: list[str] | None, minutes: float, seed: int
 ) -> Iterator[MarketEvent]:
+    from mftbot.data.synthetic import DEFAULT_START_NS, SyntheticMarket, SyntheticMarketConfig
+
     market = SyntheticMarket(SyntheticMarketConfig(), symbols or list(SYNTHETIC_SYMBOLS), seed)
     return market.events(DEFAULT_START_NS, int(minutes * 60e9))
 
@@ -87,6 +90,8 @@ def replay(
     bookTicker alignment checks. Without recordings (or with ``--synthetic``) it replays
     the built-in seeded synthetic market.
     """
+    from mftbot.data.replay_session import Pacer, ReplaySession, parse_speed
+
     console = Console()
     if not console.is_terminal:
         console = Console(width=170)

@@ -15,20 +15,18 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
-from mftbot.backtest.api import backtest
 from mftbot.core.errors import MftbotError
 from mftbot.core.paths import find_data_dir
-from mftbot.data.candles import read_candles
 from mftbot.data.recordings import find_binance_recordings
-from mftbot.strategies import list_strategies, strategy_spec
-from mftbot.strategies.base import StrategySpec
-from mftbot.strategies.loader import load_user_strategies
-from mftbot.strategies.params import SearchSpace
+
+if TYPE_CHECKING:  # the strategies (numba, pandas) load only when a command runs
+    import pandas as pd
+
+    from mftbot.strategies.base import StrategySpec
 
 app = typer.Typer(
     help="Registered strategies: list them, generate their docs.", no_args_is_help=True
@@ -102,6 +100,8 @@ def _fail(message: str) -> typer.Exit:
 
 def describe(spec: StrategySpec) -> dict[str, Any]:
     """A strategy as plain data: name, kind, description and its parameters."""
+    from mftbot.strategies.params import SearchSpace
+
     space = SearchSpace.of(spec.config_type).to_dict()
     defaults = spec.config().model_dump(mode="json")
     params = [
@@ -124,6 +124,8 @@ def describe(spec: StrategySpec) -> dict[str, Any]:
 def _load_dir(folder: Path | None) -> None:
     if folder is None:
         return
+    from mftbot.strategies.loader import load_user_strategies
+
     try:
         load_user_strategies(folder)
     except (MftbotError, OSError) as exc:
@@ -138,6 +140,8 @@ def list_cmd(
     ] = None,
 ) -> None:
     """Every registered strategy with its kind, description and parameters."""
+    from mftbot.strategies import list_strategies, strategy_spec
+
     _load_dir(folder)
     docs = [describe(strategy_spec(name)) for name in list_strategies()]
     if as_json:
@@ -170,6 +174,9 @@ def _num(value: object, digits: int = 2) -> str:
 
 def table_row(name: str, candles: pd.DataFrame, dataset: Dataset) -> list[str]:
     """One row of a dataset table: ``name`` backtested with default parameters (fast mode)."""
+    from mftbot.backtest.api import backtest
+    from mftbot.strategies import strategy_spec
+
     spec = strategy_spec(name)
     try:
         result = backtest(
@@ -213,6 +220,8 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list
 
 def table_names(only: Sequence[str] = ()) -> list[str]:
     """The strategies backtested over candles (``only``: a subset, checked)."""
+    from mftbot.strategies import list_strategies, strategy_spec
+
     known = list_strategies()
     for name in only:
         if name not in known:
@@ -222,6 +231,8 @@ def table_names(only: Sequence[str] = ()) -> list[str]:
 
 
 def _dataset_section(data: Path, dataset: Dataset, names: Sequence[str]) -> list[str]:
+    from mftbot.data.candles import read_candles
+
     candles = read_candles(data / dataset.path)
     first, last = candles.index[0], candles.index[-1]
     title = (
@@ -235,6 +246,7 @@ def _dataset_section(data: Path, dataset: Dataset, names: Sequence[str]) -> list
 def book_row(name: str, symbol: str, files: Sequence[Path]) -> list[str]:
     """One row of the order-book table: ``name`` replayed over ``files`` (step mode)."""
     from mftbot.backtest.book import backtest_book  # the replay stack, only when asked
+    from mftbot.strategies import strategy_spec
 
     spec = strategy_spec(name)
     try:
@@ -279,6 +291,8 @@ def _book_section(data: Path, names: Sequence[str], run: bool) -> list[str]:
 
 
 def _parameter_section(names: Sequence[str]) -> list[str]:
+    from mftbot.strategies import strategy_spec
+
     lines = ["## Parameters", ""]
     for name in names:
         doc = describe(strategy_spec(name))
@@ -310,6 +324,8 @@ def _search_text(search: Mapping[str, Any] | None) -> str:
 def render(data: Path, only: Sequence[str] = (), *, book: bool = True) -> str:
     """The text of ``docs/strategies.md`` (``only``: restrict the tables to these; ``book``:
     replay the order-book strategies over the recordings)."""
+    from mftbot.strategies import list_strategies, strategy_spec
+
     names = table_names(only)
     book_names = [n for n in list_strategies() if strategy_spec(n).kind == "orderbook"]
     if only:

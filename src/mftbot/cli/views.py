@@ -12,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from mftbot.core.clock import ns_to_datetime
-from mftbot.data.replay_session import ReplaySession
 
-if TYPE_CHECKING:  # the engine loads numba: not for ``mftbot replay`` or ``--help``
+if TYPE_CHECKING:  # the engine loads numba, the session numpy: neither for ``--help``
+    from mftbot.data.replay_session import ReplaySession
     from mftbot.engine.paper import PaperSession
 
 
