@@ -10,9 +10,10 @@
   emits itself are not used. A bucket closes when a trade of a later bucket arrives for its
   symbol, or when any trade is ``PaperConfig.grace_ns`` past its end (so the symbols' candles reach
   the engine in time order); the last, unfinished bucket never closes;
-* one strategy instance per symbol, sized by :class:`EqualSplitSizer`, checked by the given
-  risk engine (pass-through by default; a stateful one — ``mftbot demo`` builds it with
-  ``mode=paper`` — is kept informed by the engine, whose timer ticks every :data:`TIMER_NS`
+* one strategy instance per symbol, sized by
+  :class:`~mftbot.engine.sizing.EqualSplitSizer`, checked by the given risk engine
+  (pass-through by default; a stateful one — ``mftbot demo`` builds it with ``mode=paper`` —
+  is kept informed by the engine, whose timer ticks every :data:`TIMER_NS`
   of event time, quiet stretches included, so a kill-switch file is seen within one second);
   every signal (a bar whose flags fire) is noted with what came of it, every equity change
   at a bar close too, and both go to an optional :class:`SessionJournal` (the SQL ledger);
@@ -42,11 +43,9 @@ import numpy as np
 from mftbot.analysis.registry import CandleArrays
 from mftbot.core.clock import SimulatedClock
 from mftbot.core.errors import ConfigError, DataError
-from mftbot.core.ids import IntentKind
 from mftbot.data.replay_session import Pacer, ReplaySession
 from mftbot.data.resample import CandleAggregator
 from mftbot.data.timeframes import parse_timeframe
-from mftbot.domain.enums import Side
 from mftbot.domain.events import CandleClosed, MarketEvent, TradeTick
 from mftbot.domain.fills import Fill
 from mftbot.domain.orders import Order
@@ -54,10 +53,11 @@ from mftbot.engine.engine import Engine, EngineResult, StrategyBinding
 from mftbot.engine.feed import HistoryFeed
 from mftbot.engine.portfolio import Portfolio
 from mftbot.engine.results import FillLog, RoundTrips, round_trips
+from mftbot.engine.sizing import EqualSplitSizer
 from mftbot.execution.ledger import Ledger
 from mftbot.execution.venue import Venue
 from mftbot.features.bar_book import BarBookConfig
-from mftbot.risk.base import OrderIntent, RiskEngine
+from mftbot.risk.base import RiskEngine
 from mftbot.strategies import ENTRY_LONG, EXIT_LONG, get_strategy
 
 DEFAULT_GRACE_NS = 1_000_000_000
@@ -140,42 +140,6 @@ def quote_of(symbol: str) -> str:
     if not base or not slash or not quote or "/" in quote or ":" in quote:
         raise PaperError(f"{symbol!r}: paper sessions trade spot symbols (BASE/QUOTE)")
     return quote
-
-
-class EqualSplitSizer:
-    """A long entry spends an equal share of equity per symbol: ``min(free cash, equity /
-    parts)``, as a quote-sized market buy (fees included)."""
-
-    def __init__(self, parts: int) -> None:
-        if parts < 1:
-            raise PaperError(f"parts must be >= 1, got {parts}")
-        self.parts = parts
-
-    def entry(
-        self,
-        strategy: str,
-        symbol: str,
-        side: Side,
-        signal_ts: int,
-        price: float,
-        portfolio: Portfolio,
-    ) -> OrderIntent | None:
-        """The entry intent, or ``None`` when no cash is free."""
-        if side is not Side.BUY:
-            raise PaperError("EqualSplitSizer sizes long entries only")
-        quote = portfolio.instrument(symbol).quote
-        amount = min(portfolio.available(quote), portfolio.equity(quote) / self.parts)
-        if not amount > 0.0:
-            return None
-        return OrderIntent(
-            strategy=strategy,
-            symbol=symbol,
-            side=side,
-            intent=IntentKind.ENTRY,
-            signal_ts=signal_ts,
-            quote_qty=amount,
-            ref_price=price,
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,14 +53,47 @@ class AllInSizer:
             raise ConfigError("AllInSizer sizes long entries (market buys) only")
         quote = portfolio.instrument(symbol).quote
         amount = portfolio.available(quote) * self.fraction
-        if not amount > 0.0:
-            return None
-        return OrderIntent(
-            strategy=strategy,
-            symbol=symbol,
-            side=side,
-            intent=IntentKind.ENTRY,
-            signal_ts=signal_ts,
-            quote_qty=amount,
-            ref_price=price,
-        )
+        return quote_buy(strategy, symbol, signal_ts, price, amount)
+
+
+class EqualSplitSizer:
+    """A long entry spends an equal share of equity per symbol: ``min(free cash, equity /
+    parts)``, as a quote-sized market buy (fees included)."""
+
+    def __init__(self, parts: int) -> None:
+        if parts < 1:
+            raise ConfigError(f"parts must be >= 1, got {parts}")
+        self.parts = parts
+
+    def entry(
+        self,
+        strategy: str,
+        symbol: str,
+        side: Side,
+        signal_ts: int,
+        price: float,
+        portfolio: Portfolio,
+    ) -> OrderIntent | None:
+        """The entry intent, or ``None`` when no cash is free."""
+        if side is not Side.BUY:
+            raise ConfigError("EqualSplitSizer sizes long entries only")
+        quote = portfolio.instrument(symbol).quote
+        amount = min(portfolio.available(quote), portfolio.equity(quote) / self.parts)
+        return quote_buy(strategy, symbol, signal_ts, price, amount)
+
+
+def quote_buy(
+    strategy: str, symbol: str, signal_ts: int, price: float, amount: float
+) -> OrderIntent | None:
+    """A market buy entry spending ``amount`` of the quote currency (``None`` unless > 0)."""
+    if not amount > 0.0:
+        return None
+    return OrderIntent(
+        strategy=strategy,
+        symbol=symbol,
+        side=Side.BUY,
+        intent=IntentKind.ENTRY,
+        signal_ts=signal_ts,
+        quote_qty=amount,
+        ref_price=price,
+    )
